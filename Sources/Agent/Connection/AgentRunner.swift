@@ -1,0 +1,242 @@
+import Crypto
+import Foundation
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOFoundationCompat
+import NIOSSL
+import NIOWebSocket
+import Shared
+import X509
+
+/// `tender-agent run`: keeps the channel to the controller up for as long as the
+/// process lives, reconnecting with capped exponential backoff and full jitter,
+/// and stops for good only when the controller says the instance was deregistered.
+public final class AgentRunner: Sendable {
+    /// Why `run()` returned for good.
+    public struct Deregistered: Error, Sendable, CustomStringConvertible {
+        public var instanceID: String
+        public var message: String
+        public var description: String { message }
+    }
+
+    let state: AgentStateDirectory
+    let logger: Logger
+    let backoffBase: Double
+    let backoffCap: Double
+    private let codec = ChannelCodec()
+    private let status = NIOLockedValueBox<AgentStatus>(AgentStatus(state: "starting", since: Date(), pid: getpid(), lastError: nil))
+
+    public init(state: AgentStateDirectory, logger: Logger, backoffBase: Double = 0.5, backoffCap: Double = 30) {
+        self.state = state
+        self.logger = logger
+        self.backoffBase = backoffBase
+        self.backoffCap = backoffCap
+    }
+
+    public func run() async throws {
+        let identity = try state.loadIdentity()
+        let controller = try ControllerURL(parsing: identity.controller)
+        var backoff = Backoff(base: backoffBase, cap: backoffCap)
+        var logger = self.logger
+        logger[metadataKey: "instance"] = "\(identity.instanceId)"
+        logger.info("starting", metadata: ["controller": "\(controller)", "version": "\(TenderVersion.current)"])
+        while !Task.isCancelled {
+            let connectedFor: Duration
+            let started = ContinuousClock.now
+            do {
+                try await session(identity: identity, controller: controller, logger: logger)
+                connectedFor = .now - started
+            } catch let error as Deregistered {
+                setStatus("deregistered", error: error.message)
+                throw error
+            } catch is CancellationError {
+                break
+            } catch {
+                connectedFor = .now - started
+                let text = Self.describe(error)
+                logger.warning("channel down", metadata: ["error": "\(text)"])
+                setStatus("disconnected", error: text)
+            }
+            // A session that lasted a while was healthy: start the backoff over.
+            if connectedFor > .seconds(30) { backoff.reset() }
+            let wait = backoff.next()
+            logger.info("reconnecting", metadata: ["in": "\(String(format: "%.1f", wait))s"])
+            try? await Task.sleep(for: .seconds(wait))
+        }
+        setStatus("stopped", error: nil)
+    }
+
+    private func tlsConfiguration() throws -> TLSConfiguration {
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.trustRoots = .certificates([try CertificateTools.nioCertificate(try state.loadCA())])
+        tls.certificateVerification = .fullVerification
+        tls.certificateChain = [.certificate(try CertificateTools.nioCertificate(try state.loadCertificate()))]
+        tls.privateKey = .privateKey(try CertificateTools.nioPrivateKey(try state.loadKey()))
+        return tls
+    }
+
+    /// One connection, from connect to close. Returns or throws when it ends.
+    private func session(identity: AgentIdentity, controller: ControllerURL, logger: Logger) async throws {
+        setStatus("connecting", error: nil)
+        let client = ControllerClient(controller: controller, proxy: try ProxySettings.fromEnvironment(for: controller), tls: try tlsConfiguration())
+        let ws: NIOAsyncChannel<WebSocketFrame, WebSocketFrame>
+        switch try await client.openChannel() {
+        case .websocket(let channel):
+            ws = channel
+        case .refused(let result):
+            let error = (try? JSONDecoder().decode(ErrorResponse.self, from: result.body))?.tenderError
+            if result.status == .forbidden, error?.code == .instanceDeregistered {
+                throw Deregistered(instanceID: identity.instanceId, message: error?.message ?? "instance deregistered")
+            }
+            throw TenderError(.unavailable, "controller refused the channel (HTTP \(result.status.code)): \(error?.message ?? String(decoding: result.body, as: UTF8.self))")
+        }
+        try await ws.executeThenClose { inbound, outbound in
+            let host = HostInfo.current()
+            let hello = Hello(protocolVersions: ChannelProtocol.supportedVersions, agentVersion: TenderVersion.current, platformName: host.platformName, platformVersion: host.platformVersion, hostname: host.hostname, ipAddresses: host.ipAddresses)
+            try await send(.hello(hello), outbound)
+            var iterator = inbound.makeAsyncIterator()
+            let welcome = try await awaitWelcome(&iterator, identity: identity)
+            setStatus("connected", error: nil)
+            logger.info("connected", metadata: ["protocol": "\(welcome.protocolVersion)"])
+            try await renewCertificateIfDue(outbound, logger: logger)
+
+            let lastHeard = NIOLockedValueBox(ContinuousClock.now)
+            let interval = Duration.milliseconds(Int64(max(0.2, welcome.heartbeatIntervalSeconds) * 1000))
+            let timeout = Duration.milliseconds(Int64(max(1, welcome.heartbeatTimeoutSeconds) * 1000))
+            let silent = NIOLockedValueBox(false)
+            let channel = ws.channel
+            // Heartbeats out, and a watchdog: a controller silent past the timeout is
+            // gone, so the channel is closed, which ends the read loop below.
+            let heartbeat = Task {
+                while !Task.isCancelled {
+                    try await Task.sleep(for: interval)
+                    if ContinuousClock.now - lastHeard.withLockedValue({ $0 }) > timeout {
+                        silent.withLockedValue { $0 = true }
+                        try await channel.close()
+                        return
+                    }
+                    try await outbound.write(WebSocketFrame(fin: true, opcode: .ping, maskKey: .random(), data: ByteBuffer()))
+                }
+            }
+            defer { heartbeat.cancel() }
+            do {
+                while let frame = try await iterator.next() {
+                    lastHeard.withLockedValue { $0 = .now }
+                    switch frame.opcode {
+                    case .ping:
+                        try await outbound.write(WebSocketFrame(fin: true, opcode: .pong, maskKey: .random(), data: frame.unmaskedData))
+                    case .text:
+                        try await self.handle(frame.unmaskedData, identity: identity, logger: logger)
+                    case .connectionClose:
+                        var data = frame.unmaskedData
+                        let code = data.readInteger(as: UInt16.self)
+                        let reason = data.readString(length: data.readableBytes) ?? ""
+                        if code == ChannelProtocol.closeDeregistered {
+                            throw Deregistered(instanceID: identity.instanceId, message: "instance \(identity.instanceId) was deregistered by the controller")
+                        }
+                        throw TenderError(.unavailable, "controller closed the channel (\(code.map(String.init) ?? "no code")\(reason.isEmpty ? "" : ": " + reason))")
+                    default:
+                        break
+                    }
+                }
+            } catch let error as Deregistered {
+                throw error
+            } catch {
+                if silent.withLockedValue({ $0 }) { throw TenderError(.unavailable, "controller silent for more than \(welcome.heartbeatTimeoutSeconds) s") }
+                throw error
+            }
+            if silent.withLockedValue({ $0 }) { throw TenderError(.unavailable, "controller silent for more than \(welcome.heartbeatTimeoutSeconds) s") }
+            throw TenderError(.unavailable, "connection closed by the controller")
+        }
+    }
+
+    private func awaitWelcome(_ iterator: inout NIOAsyncChannelInboundStream<WebSocketFrame>.AsyncIterator, identity: AgentIdentity) async throws -> Welcome {
+        while let frame = try await iterator.next() {
+            switch frame.opcode {
+            case .text:
+                let (message, _) = try codec.decode(Data(buffer: frame.unmaskedData))
+                switch message {
+                case .welcome(let welcome): return welcome
+                case .deregistered(let notice): throw Deregistered(instanceID: identity.instanceId, message: notice.message)
+                case .error(let notice): throw TenderError(.init(notice.code), notice.message)
+                default: continue
+                }
+            case .connectionClose:
+                var data = frame.unmaskedData
+                if data.readInteger(as: UInt16.self) == ChannelProtocol.closeDeregistered {
+                    throw Deregistered(instanceID: identity.instanceId, message: "instance \(identity.instanceId) was deregistered by the controller")
+                }
+                throw TenderError(.unavailable, "controller closed the channel before welcome")
+            default:
+                continue
+            }
+        }
+        throw TenderError(.unavailable, "connection closed before welcome")
+    }
+
+    private func handle(_ text: ByteBuffer, identity: AgentIdentity, logger: Logger) async throws {
+        let message: ChannelMessage
+        do {
+            (message, _) = try codec.decode(Data(buffer: text))
+        } catch {
+            logger.warning("malformed message from controller", metadata: ["error": "\(error)"])
+            return
+        }
+        switch message {
+        case .deregistered(let notice):
+            throw Deregistered(instanceID: identity.instanceId, message: notice.message)
+        case .certificateRenewed(let renewal):
+            let certificate = try Certificate(pemEncoded: renewal.certificate)
+            guard certificate.publicKey == Certificate.PublicKey(try state.loadKey().publicKey),
+                  CertificateTools.instanceID(of: certificate) == identity.instanceId else {
+                logger.error("controller sent a renewed certificate that does not match this agent; keeping the old one")
+                return
+            }
+            try state.saveCertificate(renewal.certificate)
+            logger.notice("certificate renewed", metadata: ["notAfter": "\(ISOTime.format(certificate.notValidAfter))"])
+        case .error(let notice):
+            logger.warning("controller reported an error", metadata: ["code": "\(notice.code)", "message": "\(notice.message)"])
+        default:
+            logger.debug("ignoring message", metadata: ["type": "\(message.type)"])
+        }
+    }
+
+    /// Asks for a new certificate over the channel once less than 60 days remain.
+    private func renewCertificateIfDue(_ outbound: NIOAsyncChannelOutboundWriter<WebSocketFrame>, logger: Logger) async throws {
+        let certificate = try state.loadCertificate()
+        guard certificate.notValidAfter.timeIntervalSinceNow < 60 * 86400 else { return }
+        logger.info("certificate expires soon, asking for a new one", metadata: ["notAfter": "\(ISOTime.format(certificate.notValidAfter))"])
+        let csr = try CertificateTools.makeCSR(key: try state.loadKey(), commonName: "tender-agent")
+        try await send(.renewCertificate(CertificateRenewalRequest(csr: csr)), outbound)
+    }
+
+    private func send(_ message: ChannelMessage, _ outbound: NIOAsyncChannelOutboundWriter<WebSocketFrame>) async throws {
+        let data = try codec.encode(message)
+        try await outbound.write(WebSocketFrame(fin: true, opcode: .text, maskKey: .random(), data: ByteBuffer(bytes: data)))
+    }
+
+    private func setStatus(_ value: String, error: String?) {
+        let snapshot = status.withLockedValue { status -> AgentStatus in
+            if status.state != value { status.since = Date() }
+            status.state = value
+            status.lastError = error
+            return status
+        }
+        try? SecureFile.write(try JSON.encoder(pretty: true).encode(snapshot), to: state.statusFile, mode: 0o644)
+    }
+
+    static func describe(_ error: any Error) -> String {
+        if let error = error as? TenderError { return error.message }
+        if let error = error as? NIOSSLError { return "TLS: \(error)" }
+        if let error = error as? BoringSSLError { return "TLS: \(error)" }
+        return "\(error)"
+    }
+}
+
+extension AgentStateDirectory {
+    public func loadStatus() -> AgentStatus? {
+        guard let data = try? Data(contentsOf: statusFile) else { return nil }
+        return try? JSON.decoder().decode(AgentStatus.self, from: data)
+    }
+}

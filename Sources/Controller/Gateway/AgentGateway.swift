@@ -1,0 +1,164 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import NIOSSL
+import NIOWebSocket
+import ServiceLifecycle
+import Shared
+import X509
+
+/// The agents' listener. One TLS port serves both registration (server-authenticated
+/// TLS, no client certificate yet) and the agent channel (WebSocket that requires a
+/// client certificate from the fleet CA): the client certificate is optional at the
+/// handshake and required by the `/v1/agent` endpoint.
+public final class AgentGateway: Service {
+    enum UpgradeResult: Sendable {
+        case websocket(NIOAsyncChannel<WebSocketFrame, WebSocketFrame>, instanceID: String)
+        case http(NIOAsyncChannel<HTTPServerRequestPart, HTTPPart<HTTPResponseHead, ByteBuffer>>)
+    }
+
+    let host: String
+    let port: Int
+    let sslContext: NIOSSLContext
+    let sessions: AgentSessionHandler
+    let endpoints: AgentHTTPEndpoints
+    let logger: Logger
+    let group: any EventLoopGroup
+    private let boundAddress: AsyncStream<SocketAddress?>.Continuation
+    /// Yields the bound address once listening (or nil if binding failed).
+    public let listeningAddress: AsyncStream<SocketAddress?>
+
+    init(host: String, port: Int, sslContext: NIOSSLContext, sessions: AgentSessionHandler, endpoints: AgentHTTPEndpoints, logger: Logger, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
+        self.host = host
+        self.port = port
+        self.sslContext = sslContext
+        self.sessions = sessions
+        self.endpoints = endpoints
+        self.logger = logger
+        self.group = group
+        (self.listeningAddress, self.boundAddress) = AsyncStream.makeStream(of: SocketAddress?.self)
+    }
+
+    public func run() async throws {
+        let sslContext = self.sslContext
+        let logger = self.logger
+        let server: NIOAsyncChannel<EventLoopFuture<UpgradeResult>, Never>
+        do {
+            server = try await ServerBootstrap(group: group)
+                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                .serverChannelOption(.backlog, value: 4096)
+                .serverChannelOption(.maxMessagesPerRead, value: 64)
+                .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+                .bind(host: host, port: port) { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try Self.configure(channel: channel, sslContext: sslContext, logger: logger)
+                    }
+                }
+        } catch {
+            boundAddress.yield(nil)
+            boundAddress.finish()
+            throw TenderError(.unavailable, "cannot listen for agents on \(host):\(port): \(error)")
+        }
+        boundAddress.yield(server.channel.localAddress)
+        boundAddress.finish()
+        logger.notice("listening for agents", metadata: ["address": "\(server.channel.localAddress.map { "\($0)" } ?? "?")"])
+
+        try await withGracefulShutdownHandler {
+            try await withThrowingDiscardingTaskGroup { group in
+                try await server.executeThenClose { inbound in
+                    for try await upgrade in inbound {
+                        group.addTask { await self.handle(upgrade) }
+                    }
+                }
+            }
+        } onGracefulShutdown: {
+            server.channel.close(promise: nil)
+            self.sessions.closeAll()
+        }
+    }
+
+    private static func configure(channel: any Channel, sslContext: NIOSSLContext, logger: Logger) throws -> EventLoopFuture<UpgradeResult> {
+        try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: sslContext))
+        let upgrader = NIOTypedWebSocketServerUpgrader<UpgradeResult>(
+            maxFrameSize: ChannelProtocol.maxFrameSize,
+            shouldUpgrade: { channel, head in
+                // Only the channel path upgrades, and only with a fleet client certificate
+                // naming an instance; everything else gets an HTTP answer explaining why.
+                guard head.uri == AgentPaths.channel, Self.instanceID(of: channel) != nil else {
+                    return channel.eventLoop.makeSucceededFuture(nil)
+                }
+                return channel.eventLoop.makeSucceededFuture(HTTPHeaders())
+            },
+            upgradePipelineHandler: { channel, _ in
+                channel.eventLoop.makeCompletedFuture {
+                    guard let instanceID = Self.instanceID(of: channel) else {
+                        throw TenderError(.unauthorized, "client certificate names no instance")
+                    }
+                    try channel.pipeline.syncOperations.addHandler(
+                        NIOWebSocketFrameAggregator(minNonFinalFragmentSize: 0, maxAccumulatedFrameCount: 256, maxAccumulatedFrameSize: ChannelProtocol.maxFrameSize)
+                    )
+                    let ws = try NIOAsyncChannel<WebSocketFrame, WebSocketFrame>(wrappingChannelSynchronously: channel)
+                    return UpgradeResult.websocket(ws, instanceID: instanceID)
+                }
+            }
+        )
+        let configuration = NIOTypedHTTPServerUpgradeConfiguration(
+            upgraders: [upgrader],
+            notUpgradingCompletionHandler: { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(HTTPResponsePartAdapter())
+                    let http = try NIOAsyncChannel<HTTPServerRequestPart, HTTPPart<HTTPResponseHead, ByteBuffer>>(wrappingChannelSynchronously: channel)
+                    return UpgradeResult.http(http)
+                }
+            }
+        )
+        return try channel.pipeline.syncOperations.configureUpgradableHTTPServerPipeline(
+            configuration: .init(upgradeConfiguration: configuration)
+        )
+    }
+
+    /// The same, from outside the channel's event loop.
+    static func instanceID(ofChannel channel: any Channel) async -> String? {
+        guard let nioCert = try? await channel.nioSSL_peerCertificate().get(),
+              let cert = try? CertificateTools.certificate(from: nioCert) else { return nil }
+        return CertificateTools.instanceID(of: cert)
+    }
+
+    /// The instance id in the peer's (already CA-verified) client certificate, if any.
+    /// Must be called on the channel's event loop.
+    static func instanceID(of channel: any Channel) -> String? {
+        guard let nioCert = try? channel.pipeline.syncOperations.nioSSL_peerCertificate(),
+              let cert = try? CertificateTools.certificate(from: nioCert) else { return nil }
+        return CertificateTools.instanceID(of: cert)
+    }
+
+    private func handle(_ upgrade: EventLoopFuture<UpgradeResult>) async {
+        do {
+            switch try await upgrade.get() {
+            case .websocket(let channel, let instanceID):
+                await sessions.run(channel: channel, instanceID: instanceID)
+            case .http(let channel):
+                await endpoints.serve(channel)
+            }
+        } catch {
+            // TLS handshake failures (wrong CA, no TLS at all) land here: one line, no stack.
+            logger.info("agent connection failed", metadata: ["error": "\(error)"])
+        }
+    }
+}
+
+/// Adapts `HTTPPart<HTTPResponseHead, ByteBuffer>` to NIO's server response parts.
+final class HTTPResponsePartAdapter: ChannelOutboundHandler, RemovableChannelHandler {
+    typealias OutboundIn = HTTPPart<HTTPResponseHead, ByteBuffer>
+    typealias OutboundOut = HTTPServerResponsePart
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        switch Self.unwrapOutboundIn(data) {
+        case .head(let head): context.write(Self.wrapOutboundOut(.head(head)), promise: promise)
+        case .body(let buffer): context.write(Self.wrapOutboundOut(.body(.byteBuffer(buffer))), promise: promise)
+        case .end(let trailers): context.write(Self.wrapOutboundOut(.end(trailers)), promise: promise)
+        }
+    }
+}

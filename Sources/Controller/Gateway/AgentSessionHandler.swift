@@ -1,0 +1,190 @@
+import Foundation
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOFoundationCompat
+import NIOWebSocket
+import Shared
+
+/// Runs one agent's channel from hello to close: protocol negotiation, identity
+/// check against the registry, heartbeats, certificate renewal, and the status
+/// changes operators see as `pingStatus`.
+final class AgentSessionHandler: Sendable {
+    let store: any Store
+    let registry: ConnectionRegistry
+    let ca: CertificateAuthority
+    let heartbeatInterval: Double
+    let heartbeatTimeout: Double
+    let logger: Logger
+    private let codec = ChannelCodec()
+
+    init(store: any Store, registry: ConnectionRegistry, ca: CertificateAuthority, heartbeatInterval: Double, heartbeatTimeout: Double, logger: Logger) {
+        self.store = store
+        self.registry = registry
+        self.ca = ca
+        self.heartbeatInterval = heartbeatInterval
+        self.heartbeatTimeout = heartbeatTimeout
+        self.logger = logger
+    }
+
+    func run(channel: NIOAsyncChannel<WebSocketFrame, WebSocketFrame>, instanceID: String) async {
+        var logger = self.logger
+        logger[metadataKey: "instance"] = "\(instanceID)"
+        let connectionID = registry.makeConnectionID()
+        let peer = channel.channel.remoteAddress?.ipAddress
+        var registered = false
+        do {
+            try await channel.executeThenClose { inbound, outbound in
+                // Identity first: a deregistered (revoked) instance is refused before anything else.
+                guard let instance = try await store.instance(id: instanceID), instance.state == .active else {
+                    logger.notice("refused channel of a deregistered instance")
+                    try await send(.deregistered(Notice(code: TenderError.Code.instanceDeregistered.rawValue, message: "instance \(instanceID) was deregistered")), outbound)
+                    try await close(outbound, code: ChannelProtocol.closeDeregistered, reason: "instance deregistered")
+                    return
+                }
+                var iterator = inbound.makeAsyncIterator()
+                guard let hello = try await waitForHello(&iterator, outbound: outbound, logger: logger) else { return }
+                guard let version = Set(hello.protocolVersions).intersection(ChannelProtocol.supportedVersions).max() else {
+                    try await send(.error(Notice(code: TenderError.Code.unsupportedProtocol.rawValue, message: "controller speaks protocol versions \(ChannelProtocol.supportedVersions), agent offered \(hello.protocolVersions)")), outbound)
+                    try await close(outbound, code: ChannelProtocol.closeProtocolError, reason: "no common protocol version")
+                    return
+                }
+                try await send(.welcome(Welcome(protocolVersion: version, instanceId: instanceID, heartbeatIntervalSeconds: heartbeatInterval, heartbeatTimeoutSeconds: heartbeatTimeout)), outbound)
+                let ip = hello.ipAddresses.first ?? peer
+                try await store.recordHello(instanceID: instanceID, report: AgentReport(agentVersion: hello.agentVersion, platformName: hello.platformName, platformVersion: hello.platformVersion, hostname: hello.hostname, ipAddress: ip), at: Date())
+                if let old = registry.add(instanceID: instanceID, connectionID: connectionID, channel: channel.channel, writer: outbound) {
+                    old.close(promise: nil)
+                }
+                registered = true
+                logger.info("agent online", metadata: ["agentVersion": "\(hello.agentVersion)", "peer": "\(peer ?? "?")"])
+                // A deregistration that raced with this hello must still win.
+                if let current = try await store.instance(id: instanceID), current.state != .active {
+                    try await sendDeregistered(instanceID: instanceID, outbound)
+                    return
+                }
+
+                while let frame = try await iterator.next() {
+                    registry.touch(instanceID: instanceID, connectionID: connectionID)
+                    switch frame.opcode {
+                    case .ping:
+                        try await outbound.write(WebSocketFrame(fin: true, opcode: .pong, data: frame.unmaskedData))
+                    case .pong:
+                        break
+                    case .text:
+                        try await handle(text: frame.unmaskedData, instanceID: instanceID, outbound: outbound, logger: logger)
+                    case .connectionClose:
+                        try? await close(outbound, code: 1000, reason: "")
+                        return
+                    default:
+                        break
+                    }
+                }
+            }
+        } catch let error as NIOWebSocketError {
+            logger.warning("closed agent channel after a protocol violation", metadata: ["reason": "\(Self.describe(error))"])
+        } catch {
+            logger.info("agent channel ended", metadata: ["error": "\(error)"])
+        }
+        if registered, registry.remove(instanceID: instanceID, connectionID: connectionID) {
+            logger.info("agent offline")
+            do {
+                try await store.setPingStatus(instanceIDs: [instanceID], status: .connectionLost, at: Date())
+            } catch {
+                logger.error("could not record the agent going offline", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+
+    private func waitForHello(_ iterator: inout NIOAsyncChannelInboundStream<WebSocketFrame>.AsyncIterator, outbound: NIOAsyncChannelOutboundWriter<WebSocketFrame>, logger: Logger) async throws -> Hello? {
+        while let frame = try await iterator.next() {
+            switch frame.opcode {
+            case .ping:
+                try await outbound.write(WebSocketFrame(fin: true, opcode: .pong, data: frame.unmaskedData))
+            case .text:
+                let decoded = try? codec.decode(Data(buffer: frame.unmaskedData))
+                if case .hello(let hello) = decoded?.message { return hello }
+                try await send(.error(Notice(code: TenderError.Code.validation.rawValue, message: "the first message on the channel must be hello")), outbound)
+                try await close(outbound, code: ChannelProtocol.closeProtocolError, reason: "expected hello")
+                logger.warning("agent did not start with hello")
+                return nil
+            case .connectionClose:
+                return nil
+            default:
+                continue
+            }
+        }
+        return nil
+    }
+
+    private func handle(text: ByteBuffer, instanceID: String, outbound: NIOAsyncChannelOutboundWriter<WebSocketFrame>, logger: Logger) async throws {
+        let message: ChannelMessage
+        let id: String?
+        do {
+            (message, id) = try codec.decode(Data(buffer: text))
+        } catch let error as TenderError {
+            logger.warning("malformed message from agent", metadata: ["error": "\(error.message)"])
+            try await send(.error(Notice(code: error.code.rawValue, message: error.message)), outbound)
+            return
+        }
+        switch message {
+        case .renewCertificate(let request):
+            do {
+                let certificate = try ca.issueClientCertificate(csrPEM: request.csr, instanceID: instanceID)
+                try await store.updateCertificate(instanceID: instanceID, serial: certificate.serialNumber.description, notAfter: certificate.notValidAfter)
+                try await send(.certificateRenewed(CertificateRenewal(certificate: try CertificateTools.pem(certificate))), outbound, id: id)
+                logger.notice("renewed agent certificate", metadata: ["notAfter": "\(ISOTime.format(certificate.notValidAfter))"])
+            } catch let error as TenderError {
+                try await send(.error(Notice(code: error.code.rawValue, message: error.message)), outbound, id: id)
+            }
+        case .unknown(let type):
+            logger.debug("ignoring unknown message type", metadata: ["type": "\(type)"])
+        default:
+            try await send(.error(Notice(code: TenderError.Code.validation.rawValue, message: "unexpected message '\(message.type)' from an agent")), outbound, id: id)
+        }
+    }
+
+    func send(_ message: ChannelMessage, _ outbound: NIOAsyncChannelOutboundWriter<WebSocketFrame>, id: String? = nil) async throws {
+        let data = try codec.encode(message, id: id)
+        try await outbound.write(WebSocketFrame(fin: true, opcode: .text, data: ByteBuffer(bytes: data)))
+    }
+
+    func close(_ outbound: NIOAsyncChannelOutboundWriter<WebSocketFrame>, code: UInt16, reason: String) async throws {
+        var buffer = ByteBuffer()
+        buffer.writeInteger(code)
+        buffer.writeString(reason)
+        try await outbound.write(WebSocketFrame(fin: true, opcode: .connectionClose, data: buffer))
+    }
+
+    private func sendDeregistered(instanceID: String, _ outbound: NIOAsyncChannelOutboundWriter<WebSocketFrame>) async throws {
+        try await send(.deregistered(Notice(code: TenderError.Code.instanceDeregistered.rawValue, message: "instance \(instanceID) was deregistered by an operator")), outbound)
+        try await close(outbound, code: ChannelProtocol.closeDeregistered, reason: "instance deregistered")
+    }
+
+    /// Tells a connected agent it was deregistered and closes its channel at once.
+    func disconnectDeregistered(instanceID: String) async {
+        guard let (writer, channel) = registry.writer(for: instanceID) else { return }
+        try? await sendDeregistered(instanceID: instanceID, writer)
+        // Close even if the agent never answers the close frame.
+        try? await Task.sleep(for: .milliseconds(200))
+        try? await channel.close()
+    }
+
+    /// On shutdown: close every channel with "going away" so agents reconnect promptly.
+    func closeAll() {
+        for channel in registry.allChannels() {
+            var buffer = ByteBuffer()
+            buffer.writeInteger(UInt16(1001))
+            buffer.writeString("controller shutting down")
+            channel.writeAndFlush(WebSocketFrame(fin: true, opcode: .connectionClose, data: buffer)).whenComplete { _ in
+                channel.close(promise: nil)
+            }
+        }
+    }
+
+    static func describe(_ error: NIOWebSocketError) -> String {
+        switch error {
+        case .invalidFrameLength: return "frame larger than \(ChannelProtocol.maxFrameSize) bytes"
+        default: return "\(error)"
+        }
+    }
+}

@@ -1,0 +1,93 @@
+import Foundation
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOWebSocket
+import Shared
+
+/// The agents connected to this controller process, one live channel per instance.
+///
+/// Kept deliberately small per entry (it is held for every agent in the fleet) and
+/// behind one lock rather than an actor, because it is touched on every heartbeat.
+public final class ConnectionRegistry: Sendable {
+    struct Entry {
+        var connectionID: UInt64
+        var channel: any Channel
+        var writer: NIOAsyncChannelOutboundWriter<WebSocketFrame>
+        var lastSeen: NIODeadline
+        var seenSinceFlush: Bool
+    }
+
+    private let entries = NIOLockedValueBox<[String: Entry]>([:])
+    private let nextID = NIOLockedValueBox<UInt64>(0)
+
+    public init() {}
+
+    func makeConnectionID() -> UInt64 {
+        nextID.withLockedValue { value in
+            value += 1
+            return value
+        }
+    }
+
+    /// Records `instanceID`'s new channel; returns the channel it replaces, if any, so
+    /// the caller can close it (an agent that reconnected before its old TCP
+    /// connection was noticed dead).
+    func add(instanceID: String, connectionID: UInt64, channel: any Channel, writer: NIOAsyncChannelOutboundWriter<WebSocketFrame>) -> (any Channel)? {
+        entries.withLockedValue { entries in
+            let old = entries[instanceID]?.channel
+            entries[instanceID] = Entry(connectionID: connectionID, channel: channel, writer: writer, lastSeen: .now(), seenSinceFlush: true)
+            return old
+        }
+    }
+
+    /// Removes the entry if it still belongs to `connectionID`; true if it did (so the
+    /// instance really went offline rather than moved to a newer connection).
+    func remove(instanceID: String, connectionID: UInt64) -> Bool {
+        entries.withLockedValue { entries in
+            guard entries[instanceID]?.connectionID == connectionID else { return false }
+            entries[instanceID] = nil
+            return true
+        }
+    }
+
+    func touch(instanceID: String, connectionID: UInt64) {
+        entries.withLockedValue { entries in
+            guard entries[instanceID]?.connectionID == connectionID else { return }
+            entries[instanceID]?.lastSeen = .now()
+            entries[instanceID]?.seenSinceFlush = true
+        }
+    }
+
+    public func isConnected(_ instanceID: String) -> Bool {
+        entries.withLockedValue { $0[instanceID] != nil }
+    }
+
+    public var count: Int { entries.withLockedValue { $0.count } }
+
+    /// Channels silent for longer than `timeout`.
+    func silent(longerThan timeout: TimeAmount, now: NIODeadline = .now()) -> [(String, any Channel)] {
+        entries.withLockedValue { entries in
+            entries.compactMap { id, entry in now - entry.lastSeen > timeout ? (id, entry.channel) : nil }
+        }
+    }
+
+    /// Ids heard from since the last call, for one batched `last_ping_at` write.
+    func takeSeen() -> [String] {
+        entries.withLockedValue { entries in
+            var ids: [String] = []
+            for (id, entry) in entries where entry.seenSinceFlush {
+                ids.append(id)
+                entries[id]?.seenSinceFlush = false
+            }
+            return ids
+        }
+    }
+
+    func writer(for instanceID: String) -> (NIOAsyncChannelOutboundWriter<WebSocketFrame>, any Channel)? {
+        entries.withLockedValue { entries in entries[instanceID].map { ($0.writer, $0.channel) } }
+    }
+
+    func allChannels() -> [any Channel] {
+        entries.withLockedValue { $0.values.map(\.channel) }
+    }
+}

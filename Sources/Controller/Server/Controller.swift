@@ -1,0 +1,140 @@
+import Foundation
+import Hummingbird
+import HummingbirdTLS
+import Logging
+import NIOCore
+import NIOPosix
+import NIOSSL
+import ServiceLifecycle
+import Shared
+
+/// A running controller: wires the store, the CA, the agents' gateway and the
+/// operator API together and runs them until SIGTERM/SIGINT, then shuts down in
+/// order (stop accepting, close channels, flush, close the store).
+public struct Controller: Sendable {
+    /// Written to the data dir once both listeners are bound, so scripts and tests
+    /// that asked for port 0 can find the real ports.
+    public struct ListenInfo: Codable, Sendable {
+        public var agentPort: Int
+        public var apiPort: Int
+        public var caFingerprint: String
+        public var pid: Int32
+    }
+
+    public let configuration: ControllerConfiguration
+    let logger: Logger
+
+    public init(configuration: ControllerConfiguration, logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    public static func listenFile(in dataDirectory: URL) -> URL { dataDirectory.appendingPathComponent("listen.json") }
+
+    public func run() async throws {
+        let dataDir = try DataDirectory(configuration.dataDirectory)
+        let listenURL = Self.listenFile(in: dataDir.url)
+        try? FileManager.default.removeItem(at: listenURL)
+
+        let ca = try CertificateAuthority.loadOrCreate(in: dataDir.url, logger: logger)
+        let serverIdentity = try ca.serverIdentity(names: configuration.effectiveNames, in: dataDir.url, logger: logger)
+        logger.notice("fleet CA", metadata: ["path": "\(dataDir.file("ca.pem").path)", "fingerprint": "\(ca.fingerprint)"])
+
+        let store: SQLStore
+        if let url = configuration.databaseURL {
+            store = try SQLStore.postgres(url: url, logger: logger)
+        } else {
+            store = try await SQLStore.sqlite(path: dataDir.file("tender.db").path, logger: logger)
+        }
+        do {
+            try await store.migrate()
+            let version = try await store.schemaVersion()
+            logger.notice("store ready", metadata: ["backend": "\(store.backendName)", "schemaVersion": "\(version)"])
+            try await serve(store: store, ca: ca, serverIdentity: serverIdentity, dataDir: dataDir, listenURL: listenURL)
+        } catch {
+            await store.shutdown()
+            throw error
+        }
+        await store.shutdown()
+        try? FileManager.default.removeItem(at: listenURL)
+        logger.notice("controller stopped")
+    }
+
+    private func serve(store: SQLStore, ca: CertificateAuthority, serverIdentity: (chain: [X509Chain], key: P256Key), dataDir: DataDirectory, listenURL: URL) async throws {
+        let tokens = TokenService(store: store)
+        _ = try await tokens.ensureAdminToken(file: dataDir.file("admin.token"), logger: logger)
+        logger.notice("admin API token", metadata: ["path": "\(dataDir.file("admin.token").path)"])
+
+        let chain = try serverIdentity.chain.map(CertificateTools.nioCertificate)
+        let key = try CertificateTools.nioPrivateKey(serverIdentity.key)
+        let caNIO = try CertificateTools.nioCertificate(ca.certificate)
+
+        var agentTLS = TLSConfiguration.makeServerConfiguration(certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
+        agentTLS.minimumTLSVersion = .tlsv12
+        agentTLS.certificateVerification = .optionalVerification
+        agentTLS.trustRoots = .certificates([caNIO])
+        let agentContext = try NIOSSLContext(configuration: agentTLS)
+
+        var apiTLS = TLSConfiguration.makeServerConfiguration(certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
+        apiTLS.minimumTLSVersion = .tlsv12
+
+        let registry = ConnectionRegistry()
+        let sessions = AgentSessionHandler(store: store, registry: registry, ca: ca, heartbeatInterval: configuration.heartbeatInterval, heartbeatTimeout: configuration.heartbeatTimeout, logger: logger.with(label: "gateway"))
+        let registration = RegistrationService(store: store, ca: ca, throttle: RegistrationThrottle(), logger: logger.with(label: "registration"))
+        let endpoints = AgentHTTPEndpoints(registration: registration, caPEM: try CertificateTools.pem(ca.certificate), store: store, logger: logger.with(label: "gateway"))
+        let gateway = AgentGateway(host: configuration.agentListen.host, port: configuration.agentListen.port, sslContext: agentContext, sessions: sessions, endpoints: endpoints, logger: logger.with(label: "gateway"))
+        let presence = PresenceMonitor(registry: registry, store: store, heartbeatTimeout: .milliseconds(Int64(configuration.heartbeatTimeout * 1000)), logger: logger.with(label: "presence"))
+
+        let api = OperatorAPI(
+            activations: ActivationService(store: store, caFingerprint: ca.fingerprint),
+            instances: InstanceService(store: store, registry: registry, sessions: sessions),
+            tokens: tokens,
+            logger: logger.with(label: "api")
+        )
+        let apiPort = AsyncStream.makeStream(of: Int.self)
+        let app = Application(
+            router: api.makeRouter(),
+            server: try .tls(.http1(), tlsConfiguration: apiTLS),
+            configuration: .init(address: .hostname(configuration.apiListen.host, port: configuration.apiListen.port), serverName: "tender-controller"),
+            onServerRunning: { channel in
+                apiPort.continuation.yield(channel.localAddress?.port ?? 0)
+                apiPort.continuation.finish()
+            },
+            logger: logger.with(label: "api")
+        )
+
+        let group = ServiceGroup(
+            configuration: .init(services: [.init(service: gateway), .init(service: presence), .init(service: app)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        )
+        let fingerprint = ca.fingerprint
+        let logger = self.logger
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            tasks.addTask {
+                var agentPort: Int?
+                for await address in gateway.listeningAddress { agentPort = address?.port }
+                var boundAPI: Int?
+                for await port in apiPort.stream { boundAPI = port }
+                guard let agentPort, let boundAPI else { return }
+                let info = ListenInfo(agentPort: agentPort, apiPort: boundAPI, caFingerprint: fingerprint, pid: getpid())
+                try SecureFile.write(try JSON.encoder().encode(info), to: listenURL, mode: 0o644)
+                logger.notice("controller ready", metadata: ["agents": "\(configuration.agentListen.host):\(agentPort)", "api": "https://\(configuration.apiListen.host):\(boundAPI)"])
+            }
+            try await tasks.waitForAll()
+        }
+    }
+}
+
+typealias X509Chain = X509.Certificate
+typealias P256Key = P256.Signing.PrivateKey
+
+extension Logger {
+    func with(label: String) -> Logger {
+        var copy = Logger(label: label, factory: { _ in self.handler })
+        copy.logLevel = logLevel
+        return copy
+    }
+}
+
+import Crypto
+import X509

@@ -1,0 +1,69 @@
+/// Versioned schema changes, applied in order at start-up and recorded in
+/// `schema_migrations`. Never edit a released migration: add a new one.
+///
+/// The SQL is the common subset of SQLite and PostgreSQL (TEXT, BIGINT, epoch
+/// milliseconds for times, 0/1 for flags) so both stores run the same statements.
+struct Migration: Sendable {
+    var version: Int
+    var name: String
+    var statements: [String]
+}
+
+enum Migrations {
+    static let all: [Migration] = [
+        Migration(version: 1, name: "fleet registry", statements: [
+            """
+            CREATE TABLE activations (
+                id TEXT PRIMARY KEY,
+                code_hash TEXT NOT NULL,
+                registration_limit BIGINT NOT NULL,
+                registrations_count BIGINT NOT NULL DEFAULT 0,
+                expires_at BIGINT NOT NULL,
+                default_instance_name TEXT,
+                description TEXT,
+                tags_json TEXT NOT NULL,
+                created_at BIGINT NOT NULL,
+                deleted_at BIGINT
+            )
+            """,
+            """
+            CREATE TABLE instances (
+                id TEXT PRIMARY KEY,
+                name TEXT NOT NULL,
+                activation_id TEXT NOT NULL,
+                registered_at BIGINT NOT NULL,
+                state TEXT NOT NULL,
+                deregistered_at BIGINT,
+                certificate_serial TEXT NOT NULL,
+                certificate_not_after BIGINT NOT NULL,
+                ping_status TEXT NOT NULL,
+                last_ping_at BIGINT,
+                agent_version TEXT,
+                platform_name TEXT,
+                platform_version TEXT,
+                hostname TEXT,
+                ip_address TEXT
+            )
+            """,
+            "CREATE INDEX instances_state ON instances (state)",
+            """
+            CREATE TABLE instance_tags (
+                instance_id TEXT NOT NULL REFERENCES instances(id) ON DELETE CASCADE,
+                tag_key TEXT NOT NULL,
+                tag_value TEXT NOT NULL,
+                PRIMARY KEY (instance_id, tag_key)
+            )
+            """,
+            """
+            CREATE TABLE api_tokens (
+                id TEXT PRIMARY KEY,
+                name TEXT NOT NULL,
+                role TEXT NOT NULL,
+                token_hash TEXT NOT NULL UNIQUE,
+                created_at BIGINT NOT NULL,
+                revoked_at BIGINT
+            )
+            """,
+        ]),
+    ]
+}

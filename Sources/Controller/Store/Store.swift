@@ -1,0 +1,48 @@
+import Foundation
+import Shared
+
+/// The controller's persistent state. One interface, two implementations
+/// (SQLite embedded, PostgreSQL for several replicas), both checked by the same
+/// test suite, so capabilities are written once against this protocol.
+public protocol Store: Sendable {
+    /// Runs pending migrations. Safe to call from several replicas at once.
+    func migrate() async throws
+    /// The schema version the database is at after `migrate()`.
+    func schemaVersion() async throws -> Int
+    func shutdown() async
+
+    // MARK: Activations
+    func insertActivation(_ activation: ActivationRecord) async throws
+    /// Includes deleted tombstones, so callers can tell deleted from unknown.
+    func activation(id: String) async throws -> ActivationRecord?
+    /// Active (not deleted) activations, newest first.
+    func activations() async throws -> [ActivationRecord]
+    /// Marks an activation deleted; false if it does not exist or was already deleted.
+    func deleteActivation(id: String, at: Date) async throws -> Bool
+
+    // MARK: Instances
+    /// In one transaction: checks the activation is still usable (exists, not deleted,
+    /// not expired, under its limit), counts the registration and stores the instance
+    /// with the activation's tags. Throws the matching `TenderError` otherwise.
+    func registerInstance(_ instance: InstanceRecord, activationID: String, now: Date) async throws
+    func instance(id: String) async throws -> InstanceRecord?
+    /// Active (not deregistered) instances, ordered by id.
+    func instances() async throws -> [InstanceRecord]
+    /// Sets tags (adding or replacing keys); false if the instance is unknown or deregistered.
+    func setTags(instanceID: String, tags: [String: String]) async throws -> Bool
+    func removeTags(instanceID: String, keys: [String]) async throws -> Bool
+    /// Marks the instance deregistered; false if unknown or already deregistered.
+    func deregisterInstance(id: String, at: Date) async throws -> Bool
+    /// Stores what the agent reported on connecting and marks it Online.
+    func recordHello(instanceID: String, report: AgentReport, at: Date) async throws
+    func setPingStatus(instanceIDs: [String], status: PingStatus, at: Date) async throws
+    /// Batched heartbeat timestamps: one statement for many agents.
+    func recordPings(instanceIDs: [String], at: Date) async throws
+    func updateCertificate(instanceID: String, serial: String, notAfter: Date) async throws
+
+    // MARK: Tokens
+    func insertToken(_ token: TokenRecord) async throws
+    func token(hash: String) async throws -> TokenRecord?
+    func tokens() async throws -> [TokenRecord]
+    func revokeToken(id: String, at: Date) async throws -> Bool
+}

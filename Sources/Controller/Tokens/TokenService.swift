@@ -1,0 +1,56 @@
+import Foundation
+import Logging
+import Shared
+
+/// Operator API tokens: created with a role, stored as hashes, revocable.
+public struct TokenService: Sendable {
+    static let tokenPrefix = "tdr_"
+    let store: any Store
+
+    public init(store: any Store) {
+        self.store = store
+    }
+
+    public func create(_ request: CreateTokenRequest, now: Date = Date()) async throws -> TokenInfo {
+        let name = request.name.trimmingCharacters(in: .whitespaces)
+        guard !name.isEmpty, name.count <= 128 else { throw TenderError.validation("token name must be 1 to 128 characters") }
+        let secret = Self.tokenPrefix + Identifiers.randomSecret(length: 40)
+        let record = TokenRecord(id: "tok-" + Identifiers.randomHex(12), name: name, role: request.role, tokenHash: SecretHash.hash(secret), createdAt: now, revokedAt: nil)
+        try await store.insertToken(record)
+        return info(record, secret: secret)
+    }
+
+    public func list() async throws -> [TokenInfo] {
+        try await store.tokens().map { info($0, secret: nil) }
+    }
+
+    public func revoke(_ id: String, now: Date = Date()) async throws {
+        guard try await store.revokeToken(id: id, at: now) else { throw TenderError.notFound("token \(id) does not exist or is already revoked") }
+    }
+
+    /// The role of a presented bearer token, or nil if it is unknown or revoked.
+    public func authenticate(_ secret: String) async throws -> TokenRecord? {
+        let hash = SecretHash.hash(secret)
+        guard let record = try await store.token(hash: hash), record.revokedAt == nil,
+              SecretHash.constantTimeEquals(record.tokenHash, hash) else { return nil }
+        return record
+    }
+
+    /// Makes sure `admin.token` exists and is a live admin token; writes a new one if not.
+    /// Returns the token text.
+    public func ensureAdminToken(file: URL, logger: Logger) async throws -> String {
+        if let existing = try? String(contentsOf: file, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines),
+           !existing.isEmpty, let record = try await authenticate(existing), record.role == .admin {
+            return existing
+        }
+        let created = try await create(CreateTokenRequest(name: "admin (bootstrap)", role: .admin))
+        guard let secret = created.token else { throw TenderError(.internalError, "token creation returned no secret") }
+        try SecureFile.write(secret + "\n", to: file, mode: 0o600)
+        logger.notice("wrote admin API token", metadata: ["path": "\(file.path)"])
+        return secret
+    }
+
+    func info(_ r: TokenRecord, secret: String?) -> TokenInfo {
+        TokenInfo(tokenId: r.id, name: r.name, role: r.role, token: secret, createdAt: r.createdAt, revokedAt: r.revokedAt)
+    }
+}

@@ -1,0 +1,161 @@
+import Foundation
+
+/// Protocol versions of the agent channel. The agent offers the versions it speaks in
+/// `hello`; the controller picks the highest it shares and answers in `welcome`.
+public enum ChannelProtocol {
+    public static let supportedVersions = [1]
+    /// Largest WebSocket frame either side accepts. A larger frame closes that one connection.
+    public static let maxFrameSize = 1 << 20
+    /// WebSocket close codes with a Tender meaning (4000-4999 are for applications).
+    public static let closeDeregistered: UInt16 = 4001
+    public static let closeProtocolError: UInt16 = 4002
+    public static let closeSuperseded: UInt16 = 4003
+}
+
+/// What the agent reports about itself when it connects.
+public struct Hello: Codable, Sendable, Equatable {
+    public var protocolVersions: [Int]
+    public var agentVersion: String
+    public var platformName: String
+    public var platformVersion: String
+    public var hostname: String
+    public var ipAddresses: [String]
+
+    public init(protocolVersions: [Int], agentVersion: String, platformName: String, platformVersion: String, hostname: String, ipAddresses: [String]) {
+        self.protocolVersions = protocolVersions
+        self.agentVersion = agentVersion
+        self.platformName = platformName
+        self.platformVersion = platformVersion
+        self.hostname = hostname
+        self.ipAddresses = ipAddresses
+    }
+}
+
+public struct Welcome: Codable, Sendable, Equatable {
+    public var protocolVersion: Int
+    public var instanceId: String
+    /// How often the agent must send a heartbeat (WebSocket ping); silence for
+    /// `heartbeatTimeoutSeconds` means the line is dead, on both sides.
+    public var heartbeatIntervalSeconds: Double
+    public var heartbeatTimeoutSeconds: Double
+
+    public init(protocolVersion: Int, instanceId: String, heartbeatIntervalSeconds: Double, heartbeatTimeoutSeconds: Double) {
+        self.protocolVersion = protocolVersion
+        self.instanceId = instanceId
+        self.heartbeatIntervalSeconds = heartbeatIntervalSeconds
+        self.heartbeatTimeoutSeconds = heartbeatTimeoutSeconds
+    }
+}
+
+public struct Notice: Codable, Sendable, Equatable {
+    public var code: String
+    public var message: String
+    public init(code: String, message: String) {
+        self.code = code
+        self.message = message
+    }
+}
+
+public struct CertificateRenewalRequest: Codable, Sendable, Equatable {
+    public var csr: String
+    public init(csr: String) { self.csr = csr }
+}
+
+public struct CertificateRenewal: Codable, Sendable, Equatable {
+    public var certificate: String
+    public init(certificate: String) { self.certificate = certificate }
+}
+
+/// One message on the agent channel: a versioned JSON envelope
+/// `{"v": 1, "type": "...", "id": "...", "body": {...}}` in a WebSocket text frame.
+public enum ChannelMessage: Sendable, Equatable {
+    case hello(Hello)
+    case welcome(Welcome)
+    /// The controller tells the agent its instance was deregistered; the channel closes next.
+    case deregistered(Notice)
+    /// A protocol-level complaint about the previous message (sent, not fatal).
+    case error(Notice)
+    case renewCertificate(CertificateRenewalRequest)
+    case certificateRenewed(CertificateRenewal)
+    /// A type this side does not know: logged and ignored, so newer peers can add messages.
+    case unknown(type: String)
+
+    public var type: String {
+        switch self {
+        case .hello: return "hello"
+        case .welcome: return "welcome"
+        case .deregistered: return "deregistered"
+        case .error: return "error"
+        case .renewCertificate: return "renewCertificate"
+        case .certificateRenewed: return "certificateRenewed"
+        case .unknown(let type): return type
+        }
+    }
+}
+
+/// Encodes and decodes channel messages.
+public struct ChannelCodec: Sendable {
+    public static let version = 1
+
+    private struct Header: Decodable {
+        var v: Int
+        var type: String
+        var id: String?
+    }
+
+    private struct Envelope<Body: Codable>: Codable {
+        var v: Int
+        var type: String
+        var id: String?
+        var body: Body
+    }
+
+    private struct Empty: Codable {}
+
+    public init() {}
+
+    public func encode(_ message: ChannelMessage, id: String? = nil) throws -> Data {
+        let encoder = JSON.encoder()
+        func wrap<B: Codable>(_ body: B) throws -> Data {
+            try encoder.encode(Envelope(v: Self.version, type: message.type, id: id, body: body))
+        }
+        switch message {
+        case .hello(let b): return try wrap(b)
+        case .welcome(let b): return try wrap(b)
+        case .deregistered(let b): return try wrap(b)
+        case .error(let b): return try wrap(b)
+        case .renewCertificate(let b): return try wrap(b)
+        case .certificateRenewed(let b): return try wrap(b)
+        case .unknown: return try wrap(Empty())
+        }
+    }
+
+    /// Decodes one frame's payload; the id is returned alongside for acknowledgements.
+    public func decode(_ data: Data) throws -> (message: ChannelMessage, id: String?) {
+        let decoder = JSON.decoder()
+        let header: Header
+        do {
+            header = try decoder.decode(Header.self, from: data)
+        } catch let error as DecodingError {
+            throw TenderError(.malformedJSON, "channel message: \(JSON.describe(error))")
+        }
+        func body<B: Codable>(_: B.Type) throws -> B {
+            do {
+                return try decoder.decode(Envelope<B>.self, from: data).body
+            } catch let error as DecodingError {
+                throw TenderError(.malformedJSON, "channel message '\(header.type)': \(JSON.describe(error))")
+            }
+        }
+        let message: ChannelMessage
+        switch header.type {
+        case "hello": message = .hello(try body(Hello.self))
+        case "welcome": message = .welcome(try body(Welcome.self))
+        case "deregistered": message = .deregistered(try body(Notice.self))
+        case "error": message = .error(try body(Notice.self))
+        case "renewCertificate": message = .renewCertificate(try body(CertificateRenewalRequest.self))
+        case "certificateRenewed": message = .certificateRenewed(try body(CertificateRenewal.self))
+        default: message = .unknown(type: header.type)
+        }
+        return (message, header.id)
+    }
+}

@@ -1,0 +1,146 @@
+import Agent
+import ArgumentParser
+import Foundation
+import Logging
+import Shared
+
+@main
+struct TenderAgent: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tender-agent",
+        abstract: "The Tender agent: registers once, then runs what the controller sends.",
+        version: TenderVersion.current,
+        subcommands: [Register.self, Run.self, Status.self]
+    )
+
+    static func fail(_ message: String, code: Int32 = 1) -> ExitCode {
+        FileHandle.standardError.write(Data("tender-agent: \(message)\n".utf8))
+        return ExitCode(code)
+    }
+}
+
+struct Register: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Register this host with a controller using an activation.")
+
+    @Option(help: "The controller's agent listener, https://HOST:PORT.")
+    var controller: String
+    @Option(help: "Activation id from `tender activation create`.")
+    var activationId: String
+    @Option(help: "Activation code (shown once when the activation was created).")
+    var activationCode: String
+    @Option(help: "sha256:HEX of the controller's CA; registration aborts if it differs.")
+    var caFingerprint: String
+    @Option(help: "Where the identity is kept.")
+    var stateDir = AgentStateDirectory.defaultPath
+    @Option(help: "Instance name (default: the activation's default name, else the hostname).")
+    var name: String?
+    @Flag(help: "Register again even if this state dir already holds an identity.")
+    var force = false
+    @Option(name: [.short, .customLong("output")], help: "table or json.")
+    var output = "table"
+    @Option(help: "Log level.")
+    var logLevel: String?
+
+    func validate() throws {
+        guard ["table", "json"].contains(output) else { throw ValidationError("--output must be table or json") }
+    }
+
+    func run() async throws {
+        let level = LogSetup.bootstrap(level: logLevel ?? "warning")
+        let registrar = Registrar(state: AgentStateDirectory(stateDir), logger: LogSetup.logger("tender-agent", level: level))
+        do {
+            let identity = try await registrar.register(.init(
+                controller: try ControllerURL(parsing: controller), activationID: activationId, activationCode: activationCode,
+                caFingerprint: caFingerprint, name: name, force: force
+            ))
+            if output == "json" {
+                print(String(decoding: try JSON.encoder().encode(["instanceId": identity.instanceId]), as: UTF8.self))
+            } else {
+                print(identity.instanceId)
+            }
+        } catch let error as TenderError {
+            throw TenderAgent.fail(error.message, code: error.code == .validation ? 2 : 1)
+        } catch {
+            throw TenderAgent.fail("registration failed: \(error)")
+        }
+    }
+}
+
+struct Run: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the agent in the foreground (systemd-friendly).")
+
+    @Option(help: "Where the identity is kept.")
+    var stateDir = AgentStateDirectory.defaultPath
+    @Option(help: "Root that patch operations act on (an image or test sandbox).")
+    var packageRoot = "/"
+    @Option(help: "Log level.")
+    var logLevel: String?
+
+    func run() async throws {
+        let level = LogSetup.bootstrap(level: logLevel)
+        let runner = AgentRunner(state: AgentStateDirectory(stateDir), logger: LogSetup.logger("tender-agent", level: level))
+        let (signals, sources) = SignalHandling.install()
+        defer { withExtendedLifetime(sources) {} }
+        do {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await runner.run() }
+                group.addTask {
+                    for await _ in signals { break }
+                    throw CancellationError()
+                }
+                defer { group.cancelAll() }
+                try await group.next()
+            }
+        } catch let error as AgentRunner.Deregistered {
+            throw TenderAgent.fail("\(error.message); this agent stops. To manage this host again, register it with a new activation (tender-agent register --force ...)", code: 3)
+        } catch is CancellationError {
+            return
+        } catch let error as TenderError {
+            throw TenderAgent.fail(error.message)
+        }
+    }
+}
+
+struct Status: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Show this agent's identity, controller and connection state.")
+
+    @Option(help: "Where the identity is kept.")
+    var stateDir = AgentStateDirectory.defaultPath
+    @Option(name: [.short, .customLong("output")], help: "table or json.")
+    var output = "table"
+
+    func run() throws {
+        let state = AgentStateDirectory(stateDir)
+        let identity: AgentIdentity
+        do {
+            identity = try state.loadIdentity()
+        } catch let error as TenderError {
+            throw TenderAgent.fail(error.message)
+        }
+        var connection = "not running"
+        var since: Date?
+        var lastError: String?
+        if let status = state.loadStatus(), kill(status.pid, 0) == 0 {
+            connection = status.state
+            since = status.since
+            lastError = status.lastError
+        }
+        if output == "json" {
+            struct Out: Encodable {
+                var instanceId, controller, caFingerprint, connection: String
+                var registeredAt: Date
+                var since: Date?
+                var lastError: String?
+            }
+            let out = Out(instanceId: identity.instanceId, controller: identity.controller, caFingerprint: identity.caFingerprint, connection: connection, registeredAt: identity.registeredAt, since: since, lastError: lastError)
+            print(String(decoding: try JSON.encoder(pretty: true).encode(out), as: UTF8.self))
+        } else {
+            print("Instance:    \(identity.instanceId)")
+            print("Controller:  \(identity.controller)")
+            print("CA:          \(identity.caFingerprint)")
+            print("Registered:  \(ISOTime.format(identity.registeredAt))")
+            print("Connection:  \(connection)\(since.map { " since \(ISOTime.format($0))" } ?? "")")
+            if let lastError { print("Last error:  \(lastError)") }
+        }
+    }
+}

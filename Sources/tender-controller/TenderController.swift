@@ -1,0 +1,89 @@
+import ArgumentParser
+import Controller
+import Foundation
+import Logging
+import Shared
+
+@main
+struct TenderController: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tender-controller",
+        abstract: "The Tender controller: holds the fleet's state and serves agents and operators.",
+        version: TenderVersion.current,
+        subcommands: [Serve.self, Fingerprint.self]
+    )
+}
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the controller in the foreground until SIGTERM or SIGINT.")
+
+    @Option(help: "Holds the SQLite database, the CA and server key material, the admin token and blobs.")
+    var dataDir = "/var/lib/tender"
+
+    @Option(help: "Where agents connect (TLS; registration and the mutual-TLS channel).")
+    var agentListen = "0.0.0.0:8443"
+
+    @Option(help: "Where operators connect (HTTPS API).")
+    var apiListen = "127.0.0.1:8444"
+
+    @Option(help: "postgres://user:pass@host:port/db to use PostgreSQL instead of the embedded SQLite file.")
+    var database: String?
+
+    @Option(name: .customLong("name"), help: "DNS name or IP for the server certificate (repeatable; default: hostname, localhost, 127.0.0.1).")
+    var names: [String] = []
+
+    @Option(help: "Seconds between agent heartbeats.")
+    var heartbeatInterval: Double = 2
+
+    @Option(help: "Seconds of silence after which an agent is shown ConnectionLost.")
+    var heartbeatTimeout: Double = 7
+
+    @Option(help: "trace, debug, info, notice, warning, error or critical.")
+    var logLevel: String?
+
+    func validate() throws {
+        do {
+            _ = try HostPort(parsing: agentListen)
+            _ = try HostPort(parsing: apiListen)
+        } catch let error as TenderError {
+            throw ValidationError(error.message)
+        }
+        guard heartbeatInterval > 0, heartbeatTimeout > heartbeatInterval else {
+            throw ValidationError("--heartbeat-timeout must be larger than --heartbeat-interval, and both positive")
+        }
+    }
+
+    func run() async throws {
+        let level = LogSetup.bootstrap(level: logLevel)
+        let logger = LogSetup.logger("tender-controller", level: level)
+        var configuration = ControllerConfiguration()
+        configuration.dataDirectory = URL(fileURLWithPath: dataDir).standardizedFileURL
+        configuration.agentListen = try HostPort(parsing: agentListen)
+        configuration.apiListen = try HostPort(parsing: apiListen)
+        configuration.databaseURL = database
+        configuration.names = names
+        configuration.heartbeatInterval = heartbeatInterval
+        configuration.heartbeatTimeout = heartbeatTimeout
+        do {
+            try await Controller(configuration: configuration, logger: logger).run()
+        } catch let error as TenderError {
+            FileHandle.standardError.write(Data("tender-controller: \(error.message)\n".utf8))
+            throw ExitCode(1)
+        }
+    }
+}
+
+struct Fingerprint: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Print the fleet CA's fingerprint (for tender-agent register --ca-fingerprint).")
+
+    @Option(help: "The controller's data dir.")
+    var dataDir = "/var/lib/tender"
+
+    func run() throws {
+        let url = URL(fileURLWithPath: dataDir).appendingPathComponent("ca.pem")
+        guard let pem = try? String(contentsOf: url, encoding: .utf8) else {
+            throw ValidationError("no CA at \(url.path); start the controller once to create it")
+        }
+        print(try CertificateTools.fingerprint(try .init(pemEncoded: pem)))
+    }
+}
