@@ -73,8 +73,11 @@ let package = Package(
             ]
         ),
         .testTarget(name: "SharedTests", dependencies: ["Shared"]),
-        .testTarget(name: "ControllerTests", dependencies: ["Controller", "Shared"]),
-        .testTarget(name: "AgentTests", dependencies: ["Agent", "Shared"]),
+        .testTarget(
+            name: "ControllerTests",
+            dependencies: ["Controller", "Shared", .product(name: "Crypto", package: "swift-crypto"), .product(name: "X509", package: "swift-certificates")]
+        ),
+        .testTarget(name: "AgentTests", dependencies: ["Agent", "Shared", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(
             name: "EndToEndTests",
             dependencies: [

@@ -1,0 +1,97 @@
+import Crypto
+import Foundation
+import Logging
+import SwiftASN1
+import Testing
+import X509
+@testable import Controller
+@testable import Shared
+
+@Suite("Certificate authority")
+struct CertificateAuthorityTests {
+    let logger = Logger(label: "test")
+
+    func tempDir() throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("tender-ca-\(Identifiers.randomHex(8))")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+
+    @Test func createdOnceAndReused() throws {
+        let dir = try tempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let first = try CertificateAuthority.loadOrCreate(in: dir, logger: logger)
+        let second = try CertificateAuthority.loadOrCreate(in: dir, logger: logger)
+        #expect(first.fingerprint == second.fingerprint)
+        #expect(first.fingerprint.hasPrefix("sha256:") && first.fingerprint.count == 71)
+        let keyMode = try FileManager.default.attributesOfItem(atPath: dir.appendingPathComponent("ca.key").path)[.posixPermissions] as? Int
+        #expect(keyMode == 0o600)
+        let constraints = try #require(try first.certificate.extensions.basicConstraints)
+        #expect(constraints == .isCertificateAuthority(maxPathLength: 0))
+    }
+
+    @Test func refusesAHalfPresentCA() throws {
+        let dir = try tempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        _ = try CertificateAuthority.loadOrCreate(in: dir, logger: logger)
+        try FileManager.default.removeItem(at: dir.appendingPathComponent("ca.key"))
+        #expect(throws: TenderError.self) { try CertificateAuthority.loadOrCreate(in: dir, logger: logger) }
+        #expect(FileManager.default.fileExists(atPath: dir.appendingPathComponent("ca.pem").path), "the CA certificate must not be replaced")
+    }
+
+    @Test func clientCertificatesCarryTheInstanceAndOnlyClientAuth() throws {
+        let dir = try tempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let ca = try CertificateAuthority.loadOrCreate(in: dir, logger: logger)
+        let key = P256.Signing.PrivateKey()
+        // The CSR asks for a subject of its own choosing; the controller ignores it.
+        let csr = try CertificateTools.makeCSR(key: key, commonName: "admin.example.com")
+        let id = Identifiers.newInstanceID()
+        let cert = try ca.issueClientCertificate(csrPEM: csr, instanceID: id)
+
+        #expect(cert.publicKey == Certificate.PublicKey(key.publicKey))
+        #expect(CertificateTools.instanceID(of: cert) == id)
+        #expect(cert.subject.description.contains(id))
+        #expect(!cert.subject.description.contains("admin.example.com"))
+        #expect(cert.issuer == ca.certificate.subject)
+        #expect(ca.certificate.publicKey.isValidSignature(cert.signature, for: cert))
+        let eku = try #require(try cert.extensions.extendedKeyUsage)
+        #expect(Array(eku) == [.clientAuth])
+        #expect(try cert.extensions.basicConstraints == .notCertificateAuthority)
+        #expect(cert.notValidAfter.timeIntervalSinceNow > 300 * 86400)
+    }
+
+    @Test func rejectsBadRequests() throws {
+        let dir = try tempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let ca = try CertificateAuthority.loadOrCreate(in: dir, logger: logger)
+        #expect(throws: TenderError.self) { try ca.issueClientCertificate(csrPEM: "not a csr", instanceID: Identifiers.newInstanceID()) }
+
+        // A CSR whose signature was made by a different key than the one it carries.
+        let key = P256.Signing.PrivateKey(), other = P256.Signing.PrivateKey()
+        let honest = try CertificateSigningRequest(pemEncoded: try CertificateTools.makeCSR(key: key, commonName: "x"))
+        let forged = try CertificateSigningRequest(
+            version: honest.version, subject: honest.subject, publicKey: Certificate.PublicKey(other.publicKey),
+            attributes: honest.attributes, signatureAlgorithm: honest.signatureAlgorithm, signature: honest.signature
+        )
+        do {
+            _ = try ca.issueClientCertificate(csrPEM: try forged.serializeAsPEM().pemString, instanceID: Identifiers.newInstanceID())
+            Issue.record("a CSR with a signature from another key must be refused")
+        } catch let error as TenderError {
+            #expect(error.code == .invalidCSR)
+        }
+    }
+
+    @Test func serverCertificateCoversItsNamesAndIsReissuedWhenTheyChange() throws {
+        let dir = try tempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let ca = try CertificateAuthority.loadOrCreate(in: dir, logger: logger)
+        let first = try ca.serverIdentity(names: ["ctl.example", "127.0.0.1", "::1"], in: dir, logger: logger)
+        #expect(Set(CertificateAuthority.names(in: first.chain[0])) == ["ctl.example", "127.0.0.1", "::1"])
+        #expect(Array(try #require(try first.chain[0].extensions.extendedKeyUsage)) == [.serverAuth])
+        let again = try ca.serverIdentity(names: ["ctl.example", "127.0.0.1", "::1"], in: dir, logger: logger)
+        #expect(again.chain[0] == first.chain[0], "unchanged names reuse the certificate")
+        let renamed = try ca.serverIdentity(names: ["other.example"], in: dir, logger: logger)
+        #expect(CertificateAuthority.names(in: renamed.chain[0]) == ["other.example"])
+    }
+}
