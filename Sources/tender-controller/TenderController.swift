@@ -48,8 +48,8 @@ struct Serve: AsyncParsableCommand {
         } catch let error as TenderError {
             throw ValidationError(error.message)
         }
-        guard heartbeatInterval > 0, heartbeatTimeout > heartbeatInterval else {
-            throw ValidationError("--heartbeat-timeout must be larger than --heartbeat-interval, and both positive")
+        guard heartbeatInterval > 0, heartbeatTimeout > heartbeatInterval, heartbeatTimeout < 30 else {
+            throw ValidationError("--heartbeat-timeout must be larger than --heartbeat-interval and below 30 s (the idle limit of agent connections), and both positive")
         }
     }
 

@@ -79,7 +79,13 @@ public final class AgentGateway: Service {
         }
     }
 
+    /// A connection that sends nothing for this long (no TLS hello, a stalled request,
+    /// a dead agent) is closed, so idle or hostile sockets cannot pile up.
+    static let idleTimeout: TimeAmount = .seconds(30)
+
     private static func configure(channel: any Channel, sslContext: NIOSSLContext, logger: Logger) throws -> EventLoopFuture<UpgradeResult> {
+        try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: idleTimeout))
+        try channel.pipeline.syncOperations.addHandler(CloseOnIdleHandler())
         try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: sslContext))
         let upgrader = NIOTypedWebSocketServerUpgrader<UpgradeResult>(
             maxFrameSize: ChannelProtocol.maxFrameSize,
@@ -145,6 +151,19 @@ public final class AgentGateway: Service {
         } catch {
             // TLS handshake failures (wrong CA, no TLS at all) land here: one line, no stack.
             logger.info("agent connection failed", metadata: ["error": "\(error)"])
+        }
+    }
+}
+
+/// Closes the connection when `IdleStateHandler` reports a read timeout.
+final class CloseOnIdleHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = NIOAny
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let idle = event as? IdleStateHandler.IdleStateEvent, idle == .read {
+            context.close(promise: nil)
+        } else {
+            context.fireUserInboundEventTriggered(event)
         }
     }
 }
