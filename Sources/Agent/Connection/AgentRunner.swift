@@ -71,6 +71,8 @@ public final class AgentRunner: Sendable {
         var tls = TLSConfiguration.makeClientConfiguration()
         tls.trustRoots = .certificates([try CertificateTools.nioCertificate(try state.loadCA())])
         tls.certificateVerification = .fullVerification
+        // A controller that went silent must not delay the reconnect.
+        tls.shutdownTimeout = .seconds(1)
         tls.certificateChain = [.certificate(try CertificateTools.nioCertificate(try state.loadCertificate()))]
         tls.privateKey = .privateKey(try CertificateTools.nioPrivateKey(try state.loadKey()))
         return tls

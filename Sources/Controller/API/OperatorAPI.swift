@@ -96,8 +96,12 @@ struct OperatorAPI: Sendable {
         }
         // Any body sent must be JSON, also to endpoints that ignore it: a client
         // sending garbage should hear so rather than have it silently dropped.
-        if body.readableBytes > 0, (try? JSONSerialization.jsonObject(with: Data(buffer: body), options: [.fragmentsAllowed])) == nil {
-            throw APIError(TenderError(.malformedJSON, "request body is not valid JSON"))
+        if body.readableBytes > 0 {
+            do {
+                try StrictJSON.validate(body.readableBytesView)
+            } catch let error as TenderError {
+                throw APIError(TenderError(.malformedJSON, "request body is \(error.message)"))
+            }
         }
         var parameters: [String: String] = [:]
         for (key, value) in context.parameters { parameters[String(key)] = String(value) }

@@ -87,6 +87,7 @@ public final class AgentGateway: Service {
         try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: idleTimeout))
         try channel.pipeline.syncOperations.addHandler(CloseOnIdleHandler())
         try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: sslContext))
+        try channel.pipeline.syncOperations.addHandler(TLSFailureLogger(logger: logger))
         let upgrader = NIOTypedWebSocketServerUpgrader<UpgradeResult>(
             maxFrameSize: ChannelProtocol.maxFrameSize,
             shouldUpgrade: { channel, head in
@@ -149,9 +150,29 @@ public final class AgentGateway: Service {
                 await endpoints.serve(channel)
             }
         } catch {
-            // TLS handshake failures (wrong CA, no TLS at all) land here: one line, no stack.
-            logger.info("agent connection failed", metadata: ["error": "\(error)"])
+            // TLS failures were already logged with their reason by TLSFailureLogger.
+            logger.debug("agent connection ended before it was set up", metadata: ["error": "\(error)"])
         }
+    }
+}
+
+/// Logs why a TLS handshake failed, in words an operator can act on (the most
+/// common case is an agent presenting a certificate from another fleet's CA).
+final class TLSFailureLogger: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = NIOAny
+    let logger: Logger
+
+    init(logger: Logger) { self.logger = logger }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        let text = String(describing: error)
+        let peer = context.channel.remoteAddress?.ipAddress ?? "?"
+        if text.contains("CERTIFICATE_VERIFY_FAILED") || text.contains("UNKNOWN_CA") || text.contains("certificate") {
+            logger.warning("refused an agent's TLS handshake: its client certificate was not issued by this fleet's CA (or is invalid)", metadata: ["peer": "\(peer)", "error": "\(text)"])
+        } else if error is NIOSSLError || error is BoringSSLError {
+            logger.info("TLS handshake with an agent failed", metadata: ["peer": "\(peer)", "error": "\(text)"])
+        }
+        context.fireErrorCaught(error)
     }
 }
 

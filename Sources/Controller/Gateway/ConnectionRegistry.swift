@@ -64,10 +64,14 @@ public final class ConnectionRegistry: Sendable {
 
     public var count: Int { entries.withLockedValue { $0.count } }
 
-    /// Channels silent for longer than `timeout`.
-    func silent(longerThan timeout: TimeAmount, now: NIODeadline = .now()) -> [(String, any Channel)] {
+    /// Removes and returns the channels silent for longer than `timeout`. Removing
+    /// them here, not when their close completes, makes the instance offline at once:
+    /// closing TLS to a frozen peer can take seconds.
+    func evictSilent(longerThan timeout: TimeAmount, now: NIODeadline = .now()) -> [(String, any Channel)] {
         entries.withLockedValue { entries in
-            entries.compactMap { id, entry in now - entry.lastSeen > timeout ? (id, entry.channel) : nil }
+            let silent = entries.compactMap { id, entry in now - entry.lastSeen > timeout ? (id, entry.channel) : nil }
+            for (id, _) in silent { entries[id] = nil }
+            return silent
         }
     }
 

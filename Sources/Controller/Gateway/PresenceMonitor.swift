@@ -26,9 +26,19 @@ public struct PresenceMonitor: Service {
         var lastFlush = ContinuousClock.now
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             try? await Task.sleep(for: .milliseconds(500))
-            for (id, channel) in registry.silent(longerThan: heartbeatTimeout) {
-                logger.info("agent went silent, closing its channel", metadata: ["instance": "\(id)"])
-                channel.close(promise: nil)
+            let silent = registry.evictSilent(longerThan: heartbeatTimeout)
+            if !silent.isEmpty {
+                for (id, channel) in silent {
+                    logger.info("agent went silent, closing its channel", metadata: ["instance": "\(id)"])
+                    channel.close(promise: nil)
+                }
+                do {
+                    // Skip any that reconnected in the meantime.
+                    let offline = silent.map(\.0).filter { !registry.isConnected($0) }
+                    try await store.setPingStatus(instanceIDs: offline, status: .connectionLost, at: Date())
+                } catch {
+                    logger.error("could not record silent agents as offline", metadata: ["error": "\(error)"])
+                }
             }
             if ContinuousClock.now - lastFlush >= flushInterval {
                 lastFlush = .now

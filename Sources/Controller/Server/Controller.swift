@@ -73,6 +73,9 @@ public struct Controller: Sendable {
         agentTLS.minimumTLSVersion = .tlsv12
         agentTLS.certificateVerification = .optionalVerification
         agentTLS.trustRoots = .certificates([caNIO])
+        // Closing TLS politely to a peer that stopped answering must not hold the
+        // connection (and its memory) for long.
+        agentTLS.shutdownTimeout = .seconds(1)
         let agentContext = try NIOSSLContext(configuration: agentTLS)
 
         var apiTLS = TLSConfiguration.makeServerConfiguration(certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))

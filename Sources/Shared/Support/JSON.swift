@@ -30,6 +30,11 @@ public enum JSON {
     /// that names the field, so that API clients see what was wrong.
     public static func decode<T: Decodable>(_ type: T.Type, from data: Data, what: String = "request body") throws -> T {
         do {
+            try StrictJSON.validate(data)
+        } catch let error as TenderError {
+            throw TenderError(.malformedJSON, "\(what) is \(error.message)")
+        }
+        do {
             return try decoder().decode(type, from: data)
         } catch let error as DecodingError {
             throw TenderError(.malformedJSON, "\(what): \(describe(error))")
