@@ -92,6 +92,20 @@ struct SecurityTests {
                 "TENDER_ADDR": controller.apiURL, "TENDER_CA_CERT": controller.caPath, "TENDER_TOKEN_FILE": controller.tokenPath,
             ])
             #expect(envOK.exitCode == 0, "\(envOK)")
+
+            // An operator token may create activations but not manage tokens; once revoked it stops working.
+            let op = try await sb.tenderJSON(controller, ["token", "create", "--role", "operator", "--name", "e2e-operator"], as: CreatedToken.self)
+            let opCreate = try await sb.tender(controller, ["activation", "create", "--limit", "1"], token: .token(op.token))
+            #expect(opCreate.exitCode == 0, "\(opCreate)")
+            let opTokens = try await sb.tender(controller, ["token", "list"], token: .token(op.token))
+            #expect(opTokens.exitCode == 3, "an operator must not list tokens: \(opTokens)")
+            struct Listed: Decodable { let tokenId: String; let name: String }
+            let listed = try await sb.tenderJSON(controller, ["token", "list"], as: [Listed].self)
+            let opID = try #require(listed.first { $0.name == "e2e-operator" }?.tokenId)
+            let revoke = try await sb.tender(controller, ["token", "revoke", opID])
+            #expect(revoke.exitCode == 0, "\(revoke)")
+            let afterRevoke = try await sb.http("GET", controller.apiURL + "/v1/instances", caPath: controller.caPath, token: op.token)
+            #expect(afterRevoke.status == 401, "a revoked token must be refused at once: \(afterRevoke)")
         }
     }
 
