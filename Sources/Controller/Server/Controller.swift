@@ -42,7 +42,7 @@ public struct Controller: Sendable {
 
         let store: SQLStore
         if let url = configuration.databaseURL {
-            store = try SQLStore.postgres(url: url, logger: logger)
+            store = try await SQLStore.postgres(url: url, logger: logger)
         } else {
             store = try await SQLStore.sqlite(path: dataDir.file("tender.db").path, logger: logger)
         }

@@ -15,11 +15,14 @@ final class PostgresBackend: SQLBackend {
     /// Arbitrary but fixed key for `pg_advisory_lock` around migrations.
     private static let migrationLockKey = 7_428_100_001
 
-    init(url: String, logger: Logger) throws {
+    init(url: String, logger: Logger) async throws {
         let configuration = try Self.configuration(from: url)
         let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         self.client = client
         self.runTask = Task { await client.run() }
+        // Give run() its first step before any query: PostgresClient warns about
+        // queries issued before it is running (they would wait, but the log line alarms).
+        try? await Task.sleep(for: .milliseconds(20))
     }
 
     /// Parses `postgres://user:pass@host:port/db[?sslmode=disable|prefer|require]`.

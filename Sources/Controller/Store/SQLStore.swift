@@ -18,8 +18,8 @@ public final class SQLStore: Store {
     }
 
     /// `url` is `postgres://user:pass@host:port/db`.
-    public static func postgres(url: String, logger: Logger) throws -> SQLStore {
-        SQLStore(backend: try PostgresBackend(url: url, logger: logger))
+    public static func postgres(url: String, logger: Logger) async throws -> SQLStore {
+        SQLStore(backend: try await PostgresBackend(url: url, logger: logger))
     }
 
     public func shutdown() async {

@@ -50,7 +50,7 @@ struct TestDatabase: Sendable {
     func open() async throws -> SQLStore {
         switch kind {
         case .sqlite: try await SQLStore.sqlite(path: location, logger: Self.logger)
-        case .postgres: try SQLStore.postgres(url: location, logger: Self.logger)
+        case .postgres: try await SQLStore.postgres(url: location, logger: Self.logger)
         }
     }
 
@@ -91,7 +91,7 @@ struct TestDatabase: Sendable {
 
     /// Runs `body` on a short-lived connection pool to the admin database.
     private static func admin(_ url: String, _ body: @escaping @Sendable (any SQLDatabase) async throws -> Void) async throws {
-        let backend = try PostgresBackend(url: url, logger: logger)
+        let backend = try await PostgresBackend(url: url, logger: logger)
         do {
             try await backend.withDatabase(body)
         } catch {
