@@ -38,6 +38,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Seconds of silence after which an agent is shown ConnectionLost.")
     var heartbeatTimeout: Double = 7
 
+    @Option(help: "Lifetime of agents' client certificates (e.g. 365d, 90d); agents renew when a third is left.")
+    var clientCertificateValidity = "365d"
+
     @Option(help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: String?
 
@@ -47,6 +50,15 @@ struct Serve: AsyncParsableCommand {
             _ = try HostPort(parsing: apiListen)
         } catch let error as TenderError {
             throw ValidationError(error.message)
+        }
+        let validity: Int
+        do {
+            validity = try DurationText.seconds(clientCertificateValidity)
+        } catch let error as TenderError {
+            throw ValidationError("--client-certificate-validity: \(error.message)")
+        }
+        guard validity >= 10, validity <= 825 * 86400 else {
+            throw ValidationError("--client-certificate-validity must be between 10s and 825d")
         }
         guard heartbeatInterval > 0, heartbeatTimeout > heartbeatInterval, heartbeatTimeout < 30 else {
             throw ValidationError("--heartbeat-timeout must be larger than --heartbeat-interval and below 30 s (the idle limit of agent connections), and both positive")
@@ -64,6 +76,7 @@ struct Serve: AsyncParsableCommand {
         configuration.names = names
         configuration.heartbeatInterval = heartbeatInterval
         configuration.heartbeatTimeout = heartbeatTimeout
+        configuration.clientCertificateValidity = TimeInterval(try DurationText.seconds(clientCertificateValidity))
         do {
             try await Controller(configuration: configuration, logger: logger).run()
         } catch let error as TenderError {

@@ -25,6 +25,10 @@ public final class AgentRunner: Sendable {
     let backoffBase: Double
     let backoffCap: Double
     private let codec = ChannelCodec()
+    /// When the outstanding renewal request was sent, if one is.
+    private let renewalRequested = NIOLockedValueBox<ContinuousClock.Instant?>(nil)
+    /// The certificate in use, kept in memory so the heartbeat loop's renewal check costs no I/O.
+    private let currentCertificate = NIOLockedValueBox<Certificate?>(nil)
     private let status = NIOLockedValueBox<AgentStatus>(AgentStatus(state: "starting", since: Date(), pid: getpid(), lastError: nil))
 
     public init(state: AgentStateDirectory, logger: Logger, backoffBase: Double = 0.5, backoffCap: Double = 30) {
@@ -73,7 +77,9 @@ public final class AgentRunner: Sendable {
         tls.certificateVerification = .fullVerification
         // A controller that went silent must not delay the reconnect.
         tls.shutdownTimeout = .seconds(1)
-        tls.certificateChain = [.certificate(try CertificateTools.nioCertificate(try state.loadCertificate()))]
+        let certificate = try state.loadCertificate()
+        currentCertificate.withLockedValue { $0 = certificate }
+        tls.certificateChain = [.certificate(try CertificateTools.nioCertificate(certificate))]
         tls.privateKey = .privateKey(try CertificateTools.nioPrivateKey(try state.loadKey()))
         return tls
     }
@@ -119,6 +125,7 @@ public final class AgentRunner: Sendable {
                         return
                     }
                     try await outbound.write(WebSocketFrame(fin: true, opcode: .ping, maskKey: .random(), data: ByteBuffer()))
+                    try await self.renewCertificateIfDue(outbound, logger: logger)
                 }
             }
             defer { heartbeat.cancel() }
@@ -196,6 +203,8 @@ public final class AgentRunner: Sendable {
                 return
             }
             try state.saveCertificate(renewal.certificate)
+            currentCertificate.withLockedValue { $0 = certificate }
+            renewalRequested.withLockedValue { $0 = nil }
             logger.notice("certificate renewed", metadata: ["notAfter": "\(ISOTime.format(certificate.notValidAfter))"])
         case .error(let notice):
             logger.warning("controller reported an error", metadata: ["code": "\(notice.code)", "message": "\(notice.message)"])
@@ -204,10 +213,24 @@ public final class AgentRunner: Sendable {
         }
     }
 
-    /// Asks for a new certificate over the channel once less than 60 days remain.
+    /// True once less than a third of the certificate's lifetime is left: early enough
+    /// that an agent offline for a while still renews before it expires.
+    static func renewalDue(_ certificate: Certificate, now: Date = Date()) -> Bool {
+        let lifetime = certificate.notValidAfter.timeIntervalSince(certificate.notValidBefore)
+        return certificate.notValidAfter.timeIntervalSince(now) < lifetime / 3
+    }
+
+    /// Asks for a new certificate (same key) over the channel when one is due and no
+    /// request is outstanding (an unanswered request is repeated after a minute).
     private func renewCertificateIfDue(_ outbound: NIOAsyncChannelOutboundWriter<WebSocketFrame>, logger: Logger) async throws {
-        let certificate = try state.loadCertificate()
-        guard certificate.notValidAfter.timeIntervalSinceNow < 60 * 86400 else { return }
+        guard let certificate = currentCertificate.withLockedValue({ $0 }), Self.renewalDue(certificate) else { return }
+        let now = ContinuousClock.now
+        let shouldAsk = renewalRequested.withLockedValue { last -> Bool in
+            if let last, now - last < .seconds(60) { return false }
+            last = now
+            return true
+        }
+        guard shouldAsk else { return }
         logger.info("certificate expires soon, asking for a new one", metadata: ["notAfter": "\(ISOTime.format(certificate.notValidAfter))"])
         let csr = try CertificateTools.makeCSR(key: try state.loadKey(), commonName: "tender-agent")
         try await send(.renewCertificate(CertificateRenewalRequest(csr: csr)), outbound)

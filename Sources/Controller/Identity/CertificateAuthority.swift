@@ -18,10 +18,11 @@ public struct CertificateAuthority: Sendable {
     private let key: P256.Signing.PrivateKey
     public let fingerprint: String
 
-    /// How long a client certificate is valid; agents renew over the channel well before.
-    public static let clientCertificateValidity: TimeInterval = 365 * 86400
-    /// Agents renew once less than this much validity is left.
-    public static let renewalWindow: TimeInterval = 60 * 86400
+    /// The default lifetime of a client certificate; agents renew over the channel
+    /// once a third of it is left.
+    public static let defaultClientCertificateValidity: TimeInterval = 365 * 86400
+    /// How long the client certificates this CA issues are valid.
+    public var clientCertificateValidity: TimeInterval = defaultClientCertificateValidity
 
     init(certificate: Certificate, key: P256.Signing.PrivateKey) throws {
         self.certificate = certificate
@@ -158,8 +159,9 @@ public struct CertificateAuthority: Sendable {
             version: .v3,
             serialNumber: Certificate.SerialNumber(),
             publicKey: csr.publicKey,
-            notValidBefore: now.addingTimeInterval(-300),
-            notValidAfter: now.addingTimeInterval(Self.clientCertificateValidity),
+            // Backdated a little so replicas whose clocks differ slightly accept it at once.
+            notValidBefore: now.addingTimeInterval(-min(60, clientCertificateValidity / 10)),
+            notValidAfter: now.addingTimeInterval(clientCertificateValidity),
             issuer: certificate.subject,
             subject: try DistinguishedName {
                 OrganizationName("Tender")

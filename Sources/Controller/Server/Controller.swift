@@ -36,7 +36,8 @@ public struct Controller: Sendable {
         let listenURL = Self.listenFile(in: dataDir.url)
         try? FileManager.default.removeItem(at: listenURL)
 
-        let ca = try CertificateAuthority.loadOrCreate(in: dataDir.url, logger: logger)
+        var ca = try CertificateAuthority.loadOrCreate(in: dataDir.url, logger: logger)
+        ca.clientCertificateValidity = configuration.clientCertificateValidity
         let serverIdentity = try ca.serverIdentity(names: configuration.effectiveNames, in: dataDir.url, logger: logger)
         logger.notice("fleet CA", metadata: ["path": "\(dataDir.file("ca.pem").path)", "fingerprint": "\(ca.fingerprint)"])
 

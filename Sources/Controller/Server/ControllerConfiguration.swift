@@ -14,6 +14,8 @@ public struct ControllerConfiguration: Sendable {
     public var heartbeatInterval: Double = 2
     /// … and a channel silent this long is closed and the instance shown ConnectionLost.
     public var heartbeatTimeout: Double = 7
+    /// Lifetime of the client certificates issued to agents (renewed over the channel).
+    public var clientCertificateValidity: TimeInterval = CertificateAuthority.defaultClientCertificateValidity
 
     public init() {}
 

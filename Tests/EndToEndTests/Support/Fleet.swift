@@ -83,13 +83,15 @@ final class ControllerHandle: Sendable {
     let sandbox: Sandbox
     let dataDir: URL
     let heartbeat: Heartbeat
+    let extraArguments: [String]
     /// The current run: replaced by `restart()`.
     private let current: Mutex<(process: ManagedProcess, info: ListenInfo, generation: Int)>
 
     var process: ManagedProcess { current.withLock { $0.process } }
     var info: ListenInfo { current.withLock { $0.info } }
 
-    fileprivate init(label: String, sandbox: Sandbox, dataDir: URL, heartbeat: Heartbeat, process: ManagedProcess, info: ListenInfo) {
+    fileprivate init(label: String, sandbox: Sandbox, dataDir: URL, heartbeat: Heartbeat, extraArguments: [String], process: ManagedProcess, info: ListenInfo) {
+        self.extraArguments = extraArguments
         self.label = label
         self.sandbox = sandbox
         self.dataDir = dataDir
@@ -123,26 +125,26 @@ final class ControllerHandle: Sendable {
         guard !process.isRunning else { throw E2EError("\(label) is still running; stop it before restart()") }
         let generation = current.withLock { $0.generation } + 1
         let (process, info) = try await sandbox.spawnController(
-            label: "\(label)-run\(generation)", dataDir: dataDir, agentPort: info.agentPort, heartbeat: heartbeat)
+            label: "\(label)-run\(generation)", dataDir: dataDir, agentPort: info.agentPort, heartbeat: heartbeat, extraArguments: extraArguments)
         current.withLock { $0 = (process, info, generation) }
     }
 }
 
 extension Sandbox {
-    func startController(_ label: String = "controller", heartbeat: Heartbeat = .fast) async throws -> ControllerHandle {
+    func startController(_ label: String = "controller", heartbeat: Heartbeat = .fast, extraArguments: [String] = []) async throws -> ControllerHandle {
         let dataDir = url("\(label)-data")
-        let (process, info) = try await spawnController(label: label, dataDir: dataDir, agentPort: 0, heartbeat: heartbeat)
-        return ControllerHandle(label: label, sandbox: self, dataDir: dataDir, heartbeat: heartbeat, process: process, info: info)
+        let (process, info) = try await spawnController(label: label, dataDir: dataDir, agentPort: 0, heartbeat: heartbeat, extraArguments: extraArguments)
+        return ControllerHandle(label: label, sandbox: self, dataDir: dataDir, heartbeat: heartbeat, extraArguments: extraArguments, process: process, info: info)
     }
 
-    func controllerArguments(dataDir: URL, agentPort: Int, heartbeat: Heartbeat) -> [String] {
-        ["serve", "--data-dir", dataDir.path, "--agent-listen", "127.0.0.1:\(agentPort)", "--api-listen", "127.0.0.1:0"] + heartbeat.arguments
+    func controllerArguments(dataDir: URL, agentPort: Int, heartbeat: Heartbeat, extraArguments: [String] = []) -> [String] {
+        ["serve", "--data-dir", dataDir.path, "--agent-listen", "127.0.0.1:\(agentPort)", "--api-listen", "127.0.0.1:0"] + heartbeat.arguments + extraArguments
     }
 
     /// Starts `tender-controller serve` and waits for the listen.json written by *this*
     /// process (after a kill -9 a stale one from the previous process may still be there).
-    fileprivate func spawnController(label: String, dataDir: URL, agentPort: Int, heartbeat: Heartbeat) async throws -> (ManagedProcess, ListenInfo) {
-        let process = try launch(label, binary: "tender-controller", controllerArguments(dataDir: dataDir, agentPort: agentPort, heartbeat: heartbeat))
+    fileprivate func spawnController(label: String, dataDir: URL, agentPort: Int, heartbeat: Heartbeat, extraArguments: [String] = []) async throws -> (ManagedProcess, ListenInfo) {
+        let process = try launch(label, binary: "tender-controller", controllerArguments(dataDir: dataDir, agentPort: agentPort, heartbeat: heartbeat, extraArguments: extraArguments))
         let listenFile = dataDir.appendingPathComponent("listen.json")
         let info: ListenInfo = try await eventually("\(label) to write \(listenFile.path)", timeout: .seconds(45), every: .milliseconds(100)) {
             if !process.isRunning {
