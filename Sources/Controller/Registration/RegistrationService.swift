@@ -38,12 +38,14 @@ public struct RegistrationService: Sendable {
 
         let instanceID = Identifiers.newInstanceID()
         let certificate = try ca.issueClientCertificate(csrPEM: request.csr, instanceID: instanceID, now: now)
-        let name = request.name ?? activation.defaultInstanceName ?? request.hostname ?? instanceID
+        // The hostname is the agent's word, not validated like a given name: use it only if it would pass.
+        let hostname = request.hostname.flatMap { (try? InstanceService.validateName($0)) != nil ? $0 : nil }
+        let name = request.name ?? activation.defaultInstanceName ?? hostname ?? instanceID
         let record = InstanceRecord(
             id: instanceID, name: name, activationID: activation.id, registeredAt: now,
             certificateSerial: certificate.serialNumber.description,
             certificateNotAfter: certificate.notValidAfter,
-            hostname: request.hostname, tags: activation.tags
+            hostname: request.hostname.map { String($0.prefix(255)) }, tags: activation.tags
         )
         try await store.registerInstance(record, activationID: activation.id, now: now)
         throttle.recordSuccess(keys: keys)
