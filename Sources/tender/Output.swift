@@ -23,6 +23,14 @@ enum Output {
         for row in rows { print(line(row)) }
     }
 
+    /// One "Label:  value" line per field, labels aligned.
+    static func fields(_ pairs: [(String, String)]) {
+        let width = (pairs.map(\.0.count).max() ?? 0) + 1
+        for (label, value) in pairs {
+            print((label + ":").padding(toLength: width, withPad: " ", startingAt: 0) + "  " + value)
+        }
+    }
+
     static func time(_ date: Date?) -> String { date.map(ISOTime.format) ?? "-" }
 
     static func tags(_ tags: [String: String]) -> String {

@@ -63,8 +63,14 @@ struct ActivationCommand: AsyncParsableCommand {
         @Argument(help: "Activation id.") var id: String
 
         func run() async throws {
-            let activation = try await globals.client().get("/v1/activations/\(PathComponent.escape(id))", as: ActivationInfo.self)
-            try Output.json(activation)
+            let a = try await globals.client().get("/v1/activations/\(PathComponent.escape(id))", as: ActivationInfo.self)
+            if globals.output == .json { return try Output.json(a) }
+            Output.fields([
+                ("Activation", a.activationId), ("Registrations", "\(a.registrationsCount) of \(a.registrationLimit)"),
+                ("Expires", a.expired ? "expired \(Output.time(a.expiresAt))" : Output.time(a.expiresAt)),
+                ("Default name", a.defaultInstanceName ?? "-"), ("Tags", Output.tags(a.tags)), ("Description", a.description ?? "-"),
+                ("CA fingerprint", a.caFingerprint), ("Created", Output.time(a.createdAt)),
+            ])
         }
     }
 

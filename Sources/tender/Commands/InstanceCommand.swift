@@ -33,7 +33,14 @@ struct InstanceCommand: AsyncParsableCommand {
         @Argument(help: "Instance id (mi-...).") var id: String
 
         func run() async throws {
-            try Output.json(try await globals.client().get("/v1/instances/\(PathComponent.escape(id))", as: InstanceInfo.self))
+            let i = try await globals.client().get("/v1/instances/\(PathComponent.escape(id))", as: InstanceInfo.self)
+            if globals.output == .json { return try Output.json(i) }
+            Output.fields([
+                ("Instance", i.instanceId), ("Name", i.name), ("Ping status", i.pingStatus.rawValue), ("Last ping", Output.time(i.lastPingAt)),
+                ("Platform", [i.platformName, i.platformVersion].compactMap { $0 }.joined(separator: " ")), ("Hostname", i.hostname ?? "-"),
+                ("IP address", i.ipAddress ?? "-"), ("Agent version", i.agentVersion ?? "-"), ("Tags", Output.tags(i.tags)),
+                ("Activation", i.activationId), ("Registered", Output.time(i.registeredAt)),
+            ])
         }
     }
 
