@@ -65,5 +65,17 @@ enum Migrations {
             )
             """,
         ]),
+        Migration(version: 2, name: "command documents", statements: [
+            """
+            CREATE TABLE documents (
+                name TEXT NOT NULL,
+                version BIGINT NOT NULL,
+                content TEXT NOT NULL,
+                created_at BIGINT NOT NULL,
+                deleted_at BIGINT,
+                PRIMARY KEY (name, version)
+            )
+            """,
+        ]),
     ]
 }

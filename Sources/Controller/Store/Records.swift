@@ -109,3 +109,22 @@ public struct TokenRecord: Sendable, Equatable {
         self.revokedAt = revokedAt
     }
 }
+
+/// One version of a custom command document. Versions are never changed or removed,
+/// so a command can always show the exact document it ran; deletion hides the name.
+public struct DocumentRecord: Sendable, Equatable {
+    public var name: String
+    public var version: Int
+    /// The document as canonical JSON.
+    public var content: String
+    public var createdAt: Date
+    public var deletedAt: Date?
+
+    public init(name: String, version: Int, content: String, createdAt: Date, deletedAt: Date? = nil) {
+        self.name = name
+        self.version = version
+        self.content = content
+        self.createdAt = createdAt
+        self.deletedAt = deletedAt
+    }
+}

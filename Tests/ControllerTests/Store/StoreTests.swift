@@ -443,6 +443,31 @@ struct StoreTests {
 
     // MARK: Tokens
 
+    @Test("documents are versioned; delete hides the name and a new create continues the numbering", arguments: StoreKind.tested)
+    func documentVersions(kind: StoreKind) async throws {
+        try await withStore(kind) { store in
+            let v1 = try await store.createDocument(name: "Deploy-App", content: #"{"v":1}"#, at: at(0))
+            #expect(v1.version == 1)
+            await #expect(throws: TenderError.self) { _ = try await store.createDocument(name: "Deploy-App", content: "{}", at: at(1)) }
+            let v2 = try await store.updateDocument(name: "Deploy-App", content: #"{"v":2}"#, at: at(2))
+            #expect(v2.version == 2)
+            #expect(try await store.document(name: "Deploy-App", version: nil)?.content == #"{"v":2}"#)
+            #expect(try await store.document(name: "Deploy-App", version: 1)?.content == #"{"v":1}"#)
+            #expect(try await store.document(name: "Deploy-App", version: 3) == nil)
+            _ = try await store.createDocument(name: "Another", content: "{}", at: at(3))
+            #expect(try await store.documents().map { "\($0.name)@\($0.version)" } == ["Another@1", "Deploy-App@2"])
+
+            #expect(try await store.deleteDocument(name: "Deploy-App", at: at(4)))
+            #expect(try await !store.deleteDocument(name: "Deploy-App", at: at(5)))
+            #expect(try await store.document(name: "Deploy-App", version: nil) == nil)
+            #expect(try await store.documents().map(\.name) == ["Another"])
+            await #expect(throws: TenderError.self) { _ = try await store.updateDocument(name: "Deploy-App", content: "{}", at: at(6)) }
+            let again = try await store.createDocument(name: "Deploy-App", content: #"{"v":3}"#, at: at(7))
+            #expect(again.version == 3, "numbering continues after a delete so old commands keep pointing at their version")
+            #expect(try await store.document(name: "Deploy-App", version: 2) == nil, "versions of the deleted document stay hidden")
+        }
+    }
+
     @Test("tokens insert, find by hash, list and revoke", arguments: StoreKind.tested)
     func tokenLifecycle(kind: StoreKind) async throws {
         try await withStore(kind) { store in
