@@ -29,7 +29,7 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "postgres://user:pass@host:port/db to use PostgreSQL instead of the embedded SQLite file.")
     var database: String?
 
-    @Option(name: .customLong("name"), help: "DNS name or IP for the server certificate (repeatable; default: hostname, localhost, 127.0.0.1).")
+    @Option(name: .customLong("name"), help: "DNS name or IP for the server certificate (repeatable; default: hostname, localhost, 127.0.0.1 and the host's other IP addresses).")
     var names: [String] = []
 
     @Option(help: "Seconds between agent heartbeats.")

@@ -39,7 +39,13 @@ struct ControllerClient: Sendable {
         IPAddressText.isIPAddress(controller.host) ? nil : controller.host
     }
 
+    /// Silence after which a connection is given up: the controller answers every
+    /// heartbeat within seconds, so this only fires on a stalled peer or proxy.
+    static let readTimeout: TimeAmount = .seconds(30)
+
     private func addTransportHandlers(_ channel: any Channel, context: NIOSSLContext) throws {
+        try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: Self.readTimeout))
+        try channel.pipeline.syncOperations.addHandler(CloseOnIdleHandler())
         if let proxy {
             try channel.pipeline.syncOperations.addHandler(ProxyConnectHandler(targetHost: controller.host, targetPort: controller.port, credentials: proxy.credentials))
         }
@@ -50,6 +56,7 @@ struct ControllerClient: Sendable {
         ClientBootstrap(group: group)
             .connectTimeout(connectTimeout)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelOption(.socketOption(.so_keepalive), value: 1)
     }
 
     private var dialHost: String { proxy?.host ?? controller.host }

@@ -36,7 +36,7 @@ public struct ProxySettings: Sendable, Equatable {
         }
         let text = raw.contains("://") ? raw : "http://" + raw
         guard let components = URLComponents(string: text), let proxyHost = components.host, !proxyHost.isEmpty else {
-            throw TenderError.validation("HTTPS_PROXY is not a proxy URL: '\(raw)'")
+            throw TenderError.validation("HTTPS_PROXY is not a proxy URL: '\(Redact.url(raw))'")
         }
         var credentials: String?
         if let user = components.user {

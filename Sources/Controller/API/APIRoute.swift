@@ -58,26 +58,12 @@ struct APIError: HTTPResponseError {
 
     init(_ error: TenderError) {
         self.error = error
-        self.status = Self.status(for: error.code)
+        self.status = HTTPResponse.Status(code: error.httpStatus)
     }
 
     init(status: HTTPResponse.Status, _ error: TenderError) {
         self.status = status
         self.error = error
-    }
-
-    static func status(for code: TenderError.Code) -> HTTPResponse.Status {
-        switch code {
-        case .validation, .malformedJSON, .invalidCSR: return .badRequest
-        case .unauthorized: return .unauthorized
-        case .forbidden: return .forbidden
-        case .notFound, .activationNotFound: return .notFound
-        case .conflict, .activationLimitReached, .alreadyRegistered: return .conflict
-        case .tooLarge: return .contentTooLarge
-        case .tooManyAttempts: return .tooManyRequests
-        case .unavailable: return .serviceUnavailable
-        default: return .internalServerError
-        }
     }
 
     func response(from request: Request, context: some RequestContext) throws -> Response {

@@ -91,7 +91,9 @@ struct OperatorAPI: Sendable {
         let body: ByteBuffer
         do {
             body = try await request.collectBody(upTo: Self.maxBodySize)
-        } catch {
+        } catch is NIOTooManyBytesError {
+            throw APIError(TenderError(.tooLarge, "request body is larger than \(Self.maxBodySize) bytes"))
+        } catch let error as HTTPError where error.status == .contentTooLarge {
             throw APIError(TenderError(.tooLarge, "request body is larger than \(Self.maxBodySize) bytes"))
         }
         // Any body sent must be JSON, also to endpoints that ignore it: a client

@@ -15,7 +15,7 @@ import X509
 /// handshake and required by the `/v1/agent` endpoint.
 public final class AgentGateway: Service {
     enum UpgradeResult: Sendable {
-        case websocket(NIOAsyncChannel<WebSocketFrame, WebSocketFrame>, instanceID: String)
+        case websocket(NIOAsyncChannel<WebSocketFrame, WebSocketFrame>, instanceID: String, certificateSerial: String)
         case http(NIOAsyncChannel<HTTPServerRequestPart, HTTPPart<HTTPResponseHead, ByteBuffer>>)
     }
 
@@ -100,14 +100,15 @@ public final class AgentGateway: Service {
             },
             upgradePipelineHandler: { channel, _ in
                 channel.eventLoop.makeCompletedFuture {
-                    guard let instanceID = Self.instanceID(of: channel) else {
+                    guard let instanceID = Self.instanceID(of: channel),
+                          let serial = Self.peerCertificate(of: channel)?.serialNumber.description else {
                         throw TenderError(.unauthorized, "client certificate names no instance")
                     }
                     try channel.pipeline.syncOperations.addHandler(
                         NIOWebSocketFrameAggregator(minNonFinalFragmentSize: 0, maxAccumulatedFrameCount: 256, maxAccumulatedFrameSize: ChannelProtocol.maxFrameSize)
                     )
                     let ws = try NIOAsyncChannel<WebSocketFrame, WebSocketFrame>(wrappingChannelSynchronously: channel)
-                    return UpgradeResult.websocket(ws, instanceID: instanceID)
+                    return UpgradeResult.websocket(ws, instanceID: instanceID, certificateSerial: serial)
                 }
             }
         )
@@ -136,16 +137,19 @@ public final class AgentGateway: Service {
     /// The instance id in the peer's (already CA-verified) client certificate, if any.
     /// Must be called on the channel's event loop.
     static func instanceID(of channel: any Channel) -> String? {
-        guard let nioCert = try? channel.pipeline.syncOperations.nioSSL_peerCertificate(),
-              let cert = try? CertificateTools.certificate(from: nioCert) else { return nil }
-        return CertificateTools.instanceID(of: cert)
+        peerCertificate(of: channel).flatMap(CertificateTools.instanceID(of:))
+    }
+
+    static func peerCertificate(of channel: any Channel) -> X509.Certificate? {
+        guard let nioCert = try? channel.pipeline.syncOperations.nioSSL_peerCertificate() else { return nil }
+        return try? CertificateTools.certificate(from: nioCert)
     }
 
     private func handle(_ upgrade: EventLoopFuture<UpgradeResult>) async {
         do {
             switch try await upgrade.get() {
-            case .websocket(let channel, let instanceID):
-                await sessions.run(channel: channel, instanceID: instanceID)
+            case .websocket(let channel, let instanceID, let serial):
+                await sessions.run(channel: channel, instanceID: instanceID, certificateSerial: serial)
             case .http(let channel):
                 await endpoints.serve(channel)
             }
@@ -173,19 +177,6 @@ final class TLSFailureLogger: ChannelInboundHandler, RemovableChannelHandler {
             logger.info("TLS handshake with an agent failed", metadata: ["peer": "\(peer)", "error": "\(text)"])
         }
         context.fireErrorCaught(error)
-    }
-}
-
-/// Closes the connection when `IdleStateHandler` reports a read timeout.
-final class CloseOnIdleHandler: ChannelInboundHandler, RemovableChannelHandler {
-    typealias InboundIn = NIOAny
-
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if let idle = event as? IdleStateHandler.IdleStateEvent, idle == .read {
-            context.close(promise: nil)
-        } else {
-            context.fireUserInboundEventTriggered(event)
-        }
     }
 }
 

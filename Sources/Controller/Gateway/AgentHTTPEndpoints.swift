@@ -72,7 +72,7 @@ struct AgentHTTPEndpoints: Sendable {
                 let response = try await registration.register(request, peer: peer)
                 return (.ok, ByteBuffer(bytes: try JSON.encoder().encode(response)), "application/json")
             } catch let error as TenderError {
-                return Self.error(Self.status(for: error.code), error)
+                return Self.error(HTTPResponseStatus(statusCode: error.httpStatus), error)
             } catch {
                 logger.error("registration failed", metadata: ["error": "\(error)"])
                 return Self.error(.internalServerError, TenderError(.internalError, "registration failed on the controller; see its log"))
@@ -85,21 +85,6 @@ struct AgentHTTPEndpoints: Sendable {
             return Self.error(.badRequest, TenderError(.validation, "instance \(instanceID): expected a WebSocket upgrade request"))
         default:
             return Self.error(.notFound, TenderError(.notFound, "no endpoint \(head.method) \(path) on the agent listener"))
-        }
-    }
-
-    static func status(for code: TenderError.Code) -> HTTPResponseStatus {
-        switch code {
-        case .validation, .malformedJSON, .invalidCSR: return .badRequest
-        case .activationNotFound: return .notFound
-        case .activationDeleted: return .gone
-        case .activationExpired: return .gone
-        case .activationLimitReached: return .conflict
-        case .invalidActivationCode, .unauthorized: return .unauthorized
-        case .instanceDeregistered, .forbidden: return .forbidden
-        case .tooManyAttempts: return .tooManyRequests
-        case .tooLarge: return .payloadTooLarge
-        default: return .internalServerError
         }
     }
 

@@ -27,7 +27,7 @@ final class AgentSessionHandler: Sendable {
         self.logger = logger
     }
 
-    func run(channel: NIOAsyncChannel<WebSocketFrame, WebSocketFrame>, instanceID: String) async {
+    func run(channel: NIOAsyncChannel<WebSocketFrame, WebSocketFrame>, instanceID: String, certificateSerial: String) async {
         var logger = self.logger
         logger[metadataKey: "instance"] = "\(instanceID)"
         let connectionID = registry.makeConnectionID()
@@ -42,6 +42,15 @@ final class AgentSessionHandler: Sendable {
                     try await close(outbound, code: ChannelProtocol.closeDeregistered, reason: "instance deregistered")
                     return
                 }
+                // After a renewal only the new certificate (and, while the agent may not
+                // have stored it yet, the one before) opens the channel: a copy of an
+                // older certificate and key is worthless.
+                guard certificateSerial == instance.certificateSerial || certificateSerial == instance.previousCertificateSerial else {
+                    logger.warning("refused a replaced client certificate", metadata: ["serial": "\(certificateSerial)", "peer": "\(peer ?? "?")"])
+                    try await send(.error(Notice(code: TenderError.Code.forbidden.rawValue, message: "this client certificate was replaced by a renewal; use the current one")), outbound)
+                    try await close(outbound, code: ChannelProtocol.closeProtocolError, reason: "replaced certificate")
+                    return
+                }
                 var iterator = inbound.makeAsyncIterator()
                 guard let hello = try await waitForHello(&iterator, outbound: outbound, logger: logger) else { return }
                 guard let version = Set(hello.protocolVersions).intersection(ChannelProtocol.supportedVersions).max() else {
@@ -50,10 +59,15 @@ final class AgentSessionHandler: Sendable {
                     return
                 }
                 try await send(.welcome(Welcome(protocolVersion: version, instanceId: instanceID, heartbeatIntervalSeconds: heartbeatInterval, heartbeatTimeoutSeconds: heartbeatTimeout)), outbound)
-                let ip = hello.ipAddresses.first ?? peer
-                try await store.recordHello(instanceID: instanceID, report: AgentReport(agentVersion: hello.agentVersion, platformName: hello.platformName, platformVersion: hello.platformVersion, hostname: hello.hostname, ipAddress: ip), at: Date())
+                try await store.recordHello(instanceID: instanceID, report: Self.report(from: hello, peer: peer), at: Date())
                 if let old = registry.add(instanceID: instanceID, connectionID: connectionID, channel: channel.channel, writer: outbound) {
-                    old.close(promise: nil)
+                    // Usually a reconnect that beat the old connection's timeout; if it keeps
+                    // happening from two addresses, two hosts share one state dir (a cloned image).
+                    logger.warning("instance connected again while its previous channel was open; closing the previous one (if this repeats, two hosts may share one agent state dir)", metadata: ["previousPeer": "\(old.remoteAddress?.ipAddress ?? "?")", "peer": "\(peer ?? "?")"])
+                    var buffer = ByteBuffer()
+                    buffer.writeInteger(ChannelProtocol.closeSuperseded)
+                    buffer.writeString("superseded by a newer connection")
+                    old.writeAndFlush(WebSocketFrame(fin: true, opcode: .connectionClose, data: buffer)).whenComplete { _ in old.close(promise: nil) }
                 }
                 registered = true
                 logger.info("agent online", metadata: ["agentVersion": "\(hello.agentVersion)", "peer": "\(peer ?? "?")"])
@@ -129,6 +143,9 @@ final class AgentSessionHandler: Sendable {
         switch message {
         case .renewCertificate(let request):
             do {
+                guard let current = try await store.instance(id: instanceID), current.state == .active else {
+                    throw TenderError(.instanceDeregistered, "instance \(instanceID) was deregistered")
+                }
                 let certificate = try ca.issueClientCertificate(csrPEM: request.csr, instanceID: instanceID)
                 try await store.updateCertificate(instanceID: instanceID, serial: certificate.serialNumber.description, notAfter: certificate.notValidAfter)
                 try await send(.certificateRenewed(CertificateRenewal(certificate: try CertificateTools.pem(certificate))), outbound, id: id)
@@ -179,6 +196,18 @@ final class AgentSessionHandler: Sendable {
                 channel.close(promise: nil)
             }
         }
+    }
+
+    /// What the agent says about itself, bounded and cleaned: it is shown to operators
+    /// in tables, so a compromised host must not be able to inject terminal escapes or
+    /// bloat the database.
+    static func report(from hello: Hello, peer: String?) -> AgentReport {
+        func clean(_ text: String) -> String {
+            String(String.UnicodeScalarView(text.unicodeScalars.filter { !CharacterSet.controlCharacters.contains($0) }).prefix(255))
+        }
+        let ip = hello.ipAddresses.lazy.compactMap { (try? SocketAddress(ipAddress: $0, port: 0))?.ipAddress }.first ?? peer
+        return AgentReport(agentVersion: clean(hello.agentVersion), platformName: clean(hello.platformName),
+                           platformVersion: clean(hello.platformVersion), hostname: clean(hello.hostname), ipAddress: ip)
     }
 
     static func describe(_ error: NIOWebSocketError) -> String {

@@ -10,16 +10,31 @@ import Shared
 public struct PresenceMonitor: Service {
     let registry: ConnectionRegistry
     let store: any Store
+    let sessions: AgentSessionHandler
     let heartbeatTimeout: TimeAmount
     let flushInterval: Duration
     let logger: Logger
 
-    public init(registry: ConnectionRegistry, store: any Store, heartbeatTimeout: TimeAmount, flushInterval: Duration = .seconds(2), logger: Logger) {
+    init(registry: ConnectionRegistry, store: any Store, sessions: AgentSessionHandler, heartbeatTimeout: TimeAmount, flushInterval: Duration = .seconds(2), logger: Logger) {
         self.registry = registry
         self.store = store
+        self.sessions = sessions
         self.heartbeatTimeout = heartbeatTimeout
         self.flushInterval = flushInterval
         self.logger = logger
+    }
+
+    /// Deregistration on another replica (several controllers on one database) must
+    /// still close the channel this replica holds, within a flush interval.
+    private func closeDeregisteredElsewhere() async {
+        let since = Date().addingTimeInterval(-60)
+        do {
+            for id in try await store.instancesDeregistered(since: since) where registry.isConnected(id) {
+                await sessions.disconnectDeregistered(instanceID: id)
+            }
+        } catch {
+            logger.error("could not check for deregistered instances", metadata: ["error": "\(error)"])
+        }
     }
 
     public func run() async throws {
@@ -42,6 +57,7 @@ public struct PresenceMonitor: Service {
             }
             if ContinuousClock.now - lastFlush >= flushInterval {
                 lastFlush = .now
+                await closeDeregisteredElsewhere()
                 let seen = registry.takeSeen()
                 do {
                     try await store.recordPings(instanceIDs: seen, at: Date())

@@ -18,13 +18,21 @@ public struct RegistrationService: Sendable {
     }
 
     public func register(_ request: RegistrationRequest, peer: String, now: Date = Date()) async throws -> RegistrationResponse {
-        let keys = ["activation:" + request.activationId, "peer:" + peer]
+        // Ids are UUIDs: anything else is refused before it reaches the throttle's
+        // memory or the database.
+        guard UUID(uuidString: request.activationId) != nil else {
+            throw TenderError.validation("activationId '\(request.activationId.prefix(40))' is not an activation id")
+        }
+        guard request.activationCode.count <= 256, request.csr.count <= 16 * 1024 else {
+            throw TenderError.validation("activation code or CSR is implausibly long")
+        }
+        let keys = ["activation:" + request.activationId.lowercased(), "peer:" + peer]
         if let wait = throttle.retryAfter(keys: keys, now: now) {
             throw TenderError(.tooManyAttempts, "too many failed registration attempts; try again in \(Int(wait.rounded(.up))) seconds")
         }
         if let name = request.name { try InstanceService.validateName(name) }
 
-        guard let activation = try await store.activation(id: request.activationId) else {
+        guard let activation = try await store.activation(id: request.activationId.lowercased()) else {
             throttle.recordFailure(keys: keys, now: now)
             throw TenderError(.activationNotFound, "activation \(request.activationId) does not exist")
         }

@@ -43,6 +43,11 @@ public final class RegistrationThrottle: Sendable {
             if entries.count > 100_000 {
                 entries = entries.filter { $0.value.blockedUntil > now }
             }
+            // Still too many (a wide attack): forget the least blocked half rather than grow.
+            if entries.count > 100_000 {
+                let keep = entries.sorted { $0.value.blockedUntil > $1.value.blockedUntil }.prefix(50_000)
+                entries = Dictionary(uniqueKeysWithValues: keep.map { ($0.key, $0.value) })
+            }
         }
     }
 

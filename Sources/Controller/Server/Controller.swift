@@ -58,6 +58,8 @@ public struct Controller: Sendable {
         }
         await store.shutdown()
         try? FileManager.default.removeItem(at: listenURL)
+        // The data dir lock must be held until the store is closed.
+        withExtendedLifetime(dataDir) {}
         logger.notice("controller stopped")
     }
 
@@ -87,7 +89,7 @@ public struct Controller: Sendable {
         let registration = RegistrationService(store: store, ca: ca, throttle: RegistrationThrottle(), logger: logger.with(label: "registration"))
         let endpoints = AgentHTTPEndpoints(registration: registration, caPEM: try CertificateTools.pem(ca.certificate), store: store, logger: logger.with(label: "gateway"))
         let gateway = AgentGateway(host: configuration.agentListen.host, port: configuration.agentListen.port, sslContext: agentContext, sessions: sessions, endpoints: endpoints, logger: logger.with(label: "gateway"))
-        let presence = PresenceMonitor(registry: registry, store: store, heartbeatTimeout: .milliseconds(Int64(configuration.heartbeatTimeout * 1000)), logger: logger.with(label: "presence"))
+        let presence = PresenceMonitor(registry: registry, store: store, sessions: sessions, heartbeatTimeout: .milliseconds(Int64(configuration.heartbeatTimeout * 1000)), logger: logger.with(label: "presence"))
 
         let api = OperatorAPI(
             activations: ActivationService(store: store, caFingerprint: ca.fingerprint),
@@ -107,25 +109,35 @@ public struct Controller: Sendable {
             logger: logger.with(label: "api")
         )
 
-        let group = ServiceGroup(
-            configuration: .init(services: [.init(service: gateway), .init(service: presence), .init(service: app)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        var groupConfiguration = ServiceGroupConfiguration(
+            services: [.init(service: gateway), .init(service: presence), .init(service: app)],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger
         )
+        // A peer that never finishes closing must not keep the controller from stopping.
+        groupConfiguration.maximumGracefulShutdownDuration = .seconds(15)
+        groupConfiguration.maximumCancellationDuration = .seconds(5)
+        let group = ServiceGroup(configuration: groupConfiguration)
         let fingerprint = ca.fingerprint
         let logger = self.logger
-        try await withThrowingTaskGroup(of: Void.self) { tasks in
-            tasks.addTask { try await group.run() }
-            tasks.addTask {
-                var agentPort: Int?
-                for await address in gateway.listeningAddress { agentPort = address?.port }
-                var boundAPI: Int?
-                for await port in apiPort.stream { boundAPI = port }
-                guard let agentPort, let boundAPI else { return }
-                let info = ListenInfo(agentPort: agentPort, apiPort: boundAPI, caFingerprint: fingerprint, pid: getpid())
+        // Writes listen.json once both listeners are bound. It waits on streams that a
+        // failed start never completes, so it is cancelled when the group ends.
+        let ready = Task {
+            var agentPort: Int?
+            for await address in gateway.listeningAddress { agentPort = address?.port }
+            var boundAPI: Int?
+            for await port in apiPort.stream { boundAPI = port }
+            guard !Task.isCancelled, let agentPort, let boundAPI else { return }
+            let info = ListenInfo(agentPort: agentPort, apiPort: boundAPI, caFingerprint: fingerprint, pid: getpid())
+            do {
                 try SecureFile.write(try JSON.encoder().encode(info), to: listenURL, mode: 0o644)
-                logger.notice("controller ready", metadata: ["agents": "\(configuration.agentListen.host):\(agentPort)", "api": "https://\(configuration.apiListen.host):\(boundAPI)"])
+            } catch {
+                logger.error("could not write \(listenURL.path)", metadata: ["error": "\(error)"])
             }
-            try await tasks.waitForAll()
+            logger.notice("controller ready", metadata: ["agents": "\(configuration.agentListen.host):\(agentPort)", "api": "https://\(configuration.apiListen.host):\(boundAPI)"])
         }
+        defer { ready.cancel() }
+        try await group.run()
     }
 }
 

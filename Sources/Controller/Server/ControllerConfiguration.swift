@@ -1,4 +1,6 @@
 import Foundation
+import NIOCore
+import NIOPosix
 import Shared
 
 /// Everything `tender-controller serve` can be told, with SPEC.md's defaults.
@@ -21,7 +23,10 @@ public struct ControllerConfiguration: Sendable {
 
     public var effectiveNames: [String] {
         if !names.isEmpty { return names }
-        var names = [ProcessInfo.processInfo.hostName, "localhost", "127.0.0.1"]
+        // Operators reach the API by any of the host's addresses; the CLI checks the name.
+        let addresses = ((try? System.enumerateDevices()) ?? []).compactMap { $0.address?.ipAddress }
+            .filter { !$0.hasPrefix("127.") && $0 != "::1" && !$0.lowercased().hasPrefix("fe80") }
+        var names = [ProcessInfo.processInfo.hostName, "localhost", "127.0.0.1"] + addresses
         names = names.filter { !$0.isEmpty }
         var seen = Set<String>()
         return names.filter { seen.insert($0).inserted }

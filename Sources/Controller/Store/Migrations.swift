@@ -77,5 +77,8 @@ enum Migrations {
             )
             """,
         ]),
+        Migration(version: 3, name: "certificate renewal overlap", statements: [
+            "ALTER TABLE instances ADD COLUMN previous_certificate_serial TEXT",
+        ]),
     ]
 }

@@ -29,10 +29,10 @@ final class PostgresBackend: SQLBackend {
     static func configuration(from url: String) throws -> PostgresClient.Configuration {
         guard let components = URLComponents(string: url),
               let scheme = components.scheme, ["postgres", "postgresql"].contains(scheme) else {
-            throw TenderError.validation("--database must be a postgres://user:pass@host:port/db URL, got '\(url)'")
+            throw TenderError.validation("--database must be a postgres://user:pass@host:port/db URL, got '\(Redact.url(url))'")
         }
         let database = components.path.hasPrefix("/") ? String(components.path.dropFirst()) : components.path
-        guard !database.isEmpty else { throw TenderError.validation("--database URL names no database: '\(url)'") }
+        guard !database.isEmpty else { throw TenderError.validation("--database URL names no database: '\(Redact.url(url))'") }
         let user = components.percentEncodedUser?.removingPercentEncoding ?? "postgres"
         let password = components.percentEncodedPassword?.removingPercentEncoding
         let sslmode = components.queryItems?.first(where: { $0.name == "sslmode" })?.value ?? "prefer"

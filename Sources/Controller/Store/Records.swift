@@ -44,6 +44,8 @@ public struct InstanceRecord: Sendable, Equatable {
     public var state: InstanceState
     public var deregisteredAt: Date?
     public var certificateSerial: String
+    /// The serial before the last renewal, still accepted until the agent uses the new one.
+    public var previousCertificateSerial: String?
     public var certificateNotAfter: Date
     public var pingStatus: PingStatus
     public var lastPingAt: Date?
@@ -54,7 +56,7 @@ public struct InstanceRecord: Sendable, Equatable {
     public var ipAddress: String?
     public var tags: [String: String]
 
-    public init(id: String, name: String, activationID: String, registeredAt: Date, state: InstanceState = .active, deregisteredAt: Date? = nil, certificateSerial: String, certificateNotAfter: Date, pingStatus: PingStatus = .connectionLost, lastPingAt: Date? = nil, agentVersion: String? = nil, platformName: String? = nil, platformVersion: String? = nil, hostname: String? = nil, ipAddress: String? = nil, tags: [String: String] = [:]) {
+    public init(id: String, name: String, activationID: String, registeredAt: Date, state: InstanceState = .active, deregisteredAt: Date? = nil, certificateSerial: String, previousCertificateSerial: String? = nil, certificateNotAfter: Date, pingStatus: PingStatus = .connectionLost, lastPingAt: Date? = nil, agentVersion: String? = nil, platformName: String? = nil, platformVersion: String? = nil, hostname: String? = nil, ipAddress: String? = nil, tags: [String: String] = [:]) {
         self.id = id
         self.name = name
         self.activationID = activationID
@@ -62,6 +64,7 @@ public struct InstanceRecord: Sendable, Equatable {
         self.state = state
         self.deregisteredAt = deregisteredAt
         self.certificateSerial = certificateSerial
+        self.previousCertificateSerial = previousCertificateSerial
         self.certificateNotAfter = certificateNotAfter
         self.pingStatus = pingStatus
         self.lastPingAt = lastPingAt

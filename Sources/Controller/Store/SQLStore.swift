@@ -241,7 +241,11 @@ public final class SQLStore: Store {
         guard !instanceIDs.isEmpty else { return }
         try await backend.withDatabase { db in
             for chunk in instanceIDs.chunked(500) {
-                try await db.raw("UPDATE instances SET last_ping_at = \(bind: Millis.from(at)) WHERE id IN (\(binds: Array(chunk)))").run()
+                // Also Online: a reconnect can race with the old channel's ConnectionLost write.
+                try await db.raw("""
+                    UPDATE instances SET last_ping_at = \(bind: Millis.from(at)), ping_status = \(bind: PingStatus.online.rawValue)
+                    WHERE state = 'active' AND id IN (\(binds: Array(chunk)))
+                    """).run()
             }
         }
     }
@@ -249,9 +253,17 @@ public final class SQLStore: Store {
     public func updateCertificate(instanceID: String, serial: String, notAfter: Date) async throws {
         try await backend.withDatabase { db in
             try await db.raw("""
-                UPDATE instances SET certificate_serial = \(bind: serial), certificate_not_after = \(bind: Millis.from(notAfter))
-                WHERE id = \(bind: instanceID)
+                UPDATE instances SET previous_certificate_serial = certificate_serial,
+                    certificate_serial = \(bind: serial), certificate_not_after = \(bind: Millis.from(notAfter))
+                WHERE id = \(bind: instanceID) AND state = 'active'
                 """).run()
+        }
+    }
+
+    public func instancesDeregistered(since: Date) async throws -> [String] {
+        try await backend.withDatabase { db in
+            try await db.raw("SELECT id FROM instances WHERE state = 'deregistered' AND deregistered_at >= \(bind: Millis.from(since))").all()
+                .map { try $0.decode(column: "id", as: String.self) }
         }
     }
 
@@ -265,9 +277,11 @@ public final class SQLStore: Store {
             name: try row.decode(column: "name", as: String.self),
             activationID: try row.decode(column: "activation_id", as: String.self),
             registeredAt: Millis.date(try row.decode(column: "registered_at", as: Int.self)),
-            state: InstanceState(rawValue: try row.decode(column: "state", as: String.self)) ?? .active,
+            // An unknown state fails closed.
+            state: InstanceState(rawValue: try row.decode(column: "state", as: String.self)) ?? .deregistered,
             deregisteredAt: try row.decode(column: "deregistered_at", as: Int?.self).map(Millis.date),
             certificateSerial: try row.decode(column: "certificate_serial", as: String.self),
+            previousCertificateSerial: try row.decode(column: "previous_certificate_serial", as: String?.self),
             certificateNotAfter: Millis.date(try row.decode(column: "certificate_not_after", as: Int.self)),
             pingStatus: PingStatus(rawValue: try row.decode(column: "ping_status", as: String.self)) ?? .connectionLost,
             lastPingAt: try row.decode(column: "last_ping_at", as: Int?.self).map(Millis.date),

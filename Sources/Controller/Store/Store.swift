@@ -39,6 +39,8 @@ public protocol Store: Sendable {
     /// Batched heartbeat timestamps: one statement for many agents.
     func recordPings(instanceIDs: [String], at: Date) async throws
     func updateCertificate(instanceID: String, serial: String, notAfter: Date) async throws
+    /// Instances deregistered at or after `since`, so every replica can close their channels.
+    func instancesDeregistered(since: Date) async throws -> [String]
 
     // MARK: Documents
     /// Stores version 1 of a new document; `conflict` if the name is in use.

@@ -39,6 +39,23 @@ public struct TenderError: Error, Sendable, Equatable, CustomStringConvertible {
     public var code: Code
     public var message: String
 
+    /// The HTTP status both listeners answer this error with (5xx only for faults of
+    /// the controller itself, never for bad input).
+    public var httpStatus: Int {
+        switch code {
+        case .validation, .malformedJSON, .invalidCSR: return 400
+        case .unauthorized, .invalidActivationCode: return 401
+        case .forbidden, .instanceDeregistered: return 403
+        case .notFound, .activationNotFound, .notRegistered: return 404
+        case .conflict, .activationLimitReached, .alreadyRegistered: return 409
+        case .activationDeleted, .activationExpired: return 410
+        case .tooLarge: return 413
+        case .tooManyAttempts: return 429
+        case .unavailable: return 503
+        default: return 500
+        }
+    }
+
     public init(_ code: Code, _ message: String) {
         self.code = code
         self.message = message

@@ -96,14 +96,18 @@ struct RegistrationTests {
             var unknown = activation
             unknown.activationId = Identifiers.newActivationID()
             await expectCode(.activationNotFound) { _ = try await f.registration.register(try f.request(unknown), peer: "10.0.0.2") }
+            var malformed = activation
+            malformed.activationId = String(repeating: "x", count: 5000)
+            await expectCode(.validation) { _ = try await f.registration.register(try f.request(malformed), peer: "10.0.0.5") }
             try await f.activations.delete(activation.activationId)
             await expectCode(.activationDeleted) { _ = try await f.registration.register(try f.request(activation), peer: "10.0.0.3") }
 
             // An expired activation, made by writing one whose expiry has passed.
             let code = "expired-code-0123456789"
-            try await f.store.insertActivation(ActivationRecord(id: "expired-1", codeHash: SecretHash.hash(code), registrationLimit: 1, registrationsCount: 0, expiresAt: Date().addingTimeInterval(-1), defaultInstanceName: nil, description: nil, tags: [:], createdAt: Date().addingTimeInterval(-100), deletedAt: nil))
+            let expiredID = Identifiers.newActivationID()
+            try await f.store.insertActivation(ActivationRecord(id: expiredID, codeHash: SecretHash.hash(code), registrationLimit: 1, registrationsCount: 0, expiresAt: Date().addingTimeInterval(-1), defaultInstanceName: nil, description: nil, tags: [:], createdAt: Date().addingTimeInterval(-100), deletedAt: nil))
             var expired = activation
-            expired.activationId = "expired-1"
+            expired.activationId = expiredID
             await expectCode(.activationExpired) { _ = try await f.registration.register(try f.request(expired, code: code), peer: "10.0.0.4") }
         }
     }

@@ -426,7 +426,7 @@ struct StoreTests {
         }
     }
 
-    @Test("updateCertificate replaces serial and expiry", arguments: StoreKind.tested)
+    @Test("updateCertificate replaces serial and expiry, keeping the previous serial", arguments: StoreKind.tested)
     func certificateUpdate(kind: StoreKind) async throws {
         try await withStore(kind) { store in
             try await store.insertActivation(makeActivation(id: "act"))
@@ -435,9 +435,18 @@ struct StoreTests {
             try await store.updateCertificate(instanceID: instance.id, serial: "123456789012345678901234567890", notAfter: at(86_400 * 90))
             var expected = instance
             expected.certificateSerial = "123456789012345678901234567890"
+            expected.previousCertificateSerial = instance.certificateSerial
             expected.certificateNotAfter = at(86_400 * 90)
             #expect(try await store.instance(id: instance.id) == expected)
             #expect(try await store.instance(id: other.id) == other)
+            // A second renewal keeps only the one before it.
+            try await store.updateCertificate(instanceID: instance.id, serial: "2", notAfter: at(86_400 * 180))
+            #expect(try await store.instance(id: instance.id)?.previousCertificateSerial == "123456789012345678901234567890")
+            #expect(try await store.instance(id: instance.id)?.certificateSerial == "2")
+            // A deregistered instance's certificate is not renewed.
+            _ = try await store.deregisterInstance(id: other.id, at: at(1))
+            try await store.updateCertificate(instanceID: other.id, serial: "3", notAfter: at(86_400 * 180))
+            #expect(try await store.instance(id: other.id)?.certificateSerial == other.certificateSerial)
         }
     }
 
