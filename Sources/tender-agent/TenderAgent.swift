@@ -26,8 +26,10 @@ struct Register: AsyncParsableCommand {
     var controller: String
     @Option(help: "Activation id from `tender activation create`.")
     var activationId: String
-    @Option(help: "Activation code (shown once when the activation was created).")
-    var activationCode: String
+    @Option(help: "Activation code (shown once when the activation was created). Prefer --activation-code-file or TENDER_ACTIVATION_CODE: a command line is visible to other users.")
+    var activationCode: String?
+    @Option(help: "File holding the activation code.")
+    var activationCodeFile: String?
     @Option(help: "sha256:HEX of the controller's CA; registration aborts if it differs.")
     var caFingerprint: String
     @Option(help: "Where the identity is kept.")
@@ -45,7 +47,21 @@ struct Register: AsyncParsableCommand {
         guard ["table", "json"].contains(output) else { throw ValidationError("--output must be table or json") }
     }
 
+    /// From the flag, the file or the environment, in that order.
+    func code() throws -> String {
+        if let activationCode { return activationCode }
+        if let activationCodeFile {
+            guard let text = try? String(contentsOfFile: activationCodeFile, encoding: .utf8) else {
+                throw ValidationError("cannot read --activation-code-file \(activationCodeFile)")
+            }
+            return text.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        if let env = ProcessInfo.processInfo.environment["TENDER_ACTIVATION_CODE"], !env.isEmpty { return env }
+        throw ValidationError("give the activation code with --activation-code, --activation-code-file or TENDER_ACTIVATION_CODE")
+    }
+
     func run() async throws {
+        let activationCode = try code()
         let level = LogSetup.bootstrap(level: logLevel ?? "warning")
         let registrar = Registrar(state: AgentStateDirectory(stateDir), logger: LogSetup.logger("tender-agent", level: level))
         do {
@@ -93,6 +109,8 @@ struct Run: AsyncParsableCommand {
             }
         } catch let error as AgentRunner.Deregistered {
             throw TenderAgent.fail("\(error.message); this agent stops. To manage this host again, register it with a new activation (tender-agent register --force ...)", code: 3)
+        } catch let error as AgentRunner.CertificateExpired {
+            throw TenderAgent.fail(error.message, code: 3)
         } catch is CancellationError {
             return
         } catch let error as TenderError {

@@ -82,6 +82,9 @@ struct Serve: AsyncParsableCommand {
         } catch let error as TenderError {
             FileHandle.standardError.write(Data("tender-controller: \(error.message)\n".utf8))
             throw ExitCode(1)
+        } catch {
+            FileHandle.standardError.write(Data("tender-controller: cannot run: \(error)\n".utf8))
+            throw ExitCode(1)
         }
     }
 }

@@ -20,6 +20,12 @@ public final class AgentRunner: Sendable {
         public var description: String { message }
     }
 
+    /// The certificate ran out; only a new registration helps.
+    public struct CertificateExpired: Error, Sendable, CustomStringConvertible {
+        public var message: String
+        public var description: String { message }
+    }
+
     let state: AgentStateDirectory
     let logger: Logger
     let backoffBase: Double
@@ -54,6 +60,9 @@ public final class AgentRunner: Sendable {
             } catch let error as Deregistered {
                 setStatus("deregistered", error: error.message)
                 throw error
+            } catch let error as CertificateExpired {
+                setStatus("certificate expired", error: error.message)
+                throw error
             } catch is CancellationError {
                 break
             } catch {
@@ -82,6 +91,10 @@ public final class AgentRunner: Sendable {
         // A controller that went silent must not delay the reconnect.
         tls.shutdownTimeout = .seconds(1)
         let certificate = try state.loadCertificate()
+        if certificate.notValidAfter < Date() {
+            // It can never connect again: say so and stop rather than retry forever.
+            throw CertificateExpired(message: "this agent's certificate expired at \(ISOTime.format(certificate.notValidAfter)) (it was offline too long to renew); register it again with a new activation (tender-agent register --force ...)")
+        }
         currentCertificate.withLockedValue { $0 = certificate }
         tls.certificateChain = [.certificate(try CertificateTools.nioCertificate(certificate))]
         tls.privateKey = .privateKey(try CertificateTools.nioPrivateKey(try state.loadKey()))

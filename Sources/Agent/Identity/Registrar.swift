@@ -42,6 +42,14 @@ public struct Registrar: Sendable {
             throw TenderError(.alreadyRegistered, "this agent is already registered as \(existing?.instanceId ?? "an instance") (state dir \(state.url.path)); use --force to register it again")
         }
         let proxy = try ProxySettings.fromEnvironment(for: options.controller)
+        // Make sure the identity can be stored before a registration is used up.
+        do {
+            try state.prepare()
+            try SecureFile.write(Data(), to: state.url.appendingPathComponent(".write-test"), mode: 0o600)
+            try? FileManager.default.removeItem(at: state.url.appendingPathComponent(".write-test"))
+        } catch {
+            throw TenderError(.validation, "cannot write the state dir \(state.url.path): \(error)")
+        }
 
         // 1. Fetch the CA without trusting anything, then trust it only if it is the pinned one.
         var fetchTLS = TLSConfiguration.makeClientConfiguration()

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import NIOSSL
 import PostgresKit
 import PostgresNIO
 import SQLKit
@@ -36,12 +37,20 @@ final class PostgresBackend: SQLBackend {
         let user = components.percentEncodedUser?.removingPercentEncoding ?? "postgres"
         let password = components.percentEncodedPassword?.removingPercentEncoding
         let sslmode = components.queryItems?.first(where: { $0.name == "sslmode" })?.value ?? "prefer"
+        // As libpq: prefer/require encrypt without checking the server's certificate,
+        // verify-ca checks it against the system trust roots, verify-full also its name.
+        var unverified = TLSConfiguration.makeClientConfiguration()
+        unverified.certificateVerification = .none
+        var caOnly = TLSConfiguration.makeClientConfiguration()
+        caOnly.certificateVerification = .noHostnameVerification
         let tls: PostgresClient.Configuration.TLS
         switch sslmode {
         case "disable": tls = .disable
-        case "prefer", "allow": tls = .prefer(.makeClientConfiguration())
-        case "require", "verify-full", "verify-ca": tls = .require(.makeClientConfiguration())
-        default: throw TenderError.validation("unknown sslmode '\(sslmode)' in --database URL")
+        case "prefer", "allow": tls = .prefer(unverified)
+        case "require": tls = .require(unverified)
+        case "verify-ca": tls = .require(caOnly)
+        case "verify-full": tls = .require(.makeClientConfiguration())
+        default: throw TenderError.validation("unknown sslmode '\(sslmode)' in --database URL (disable, prefer, require, verify-ca, verify-full)")
         }
         // A host that is a path (?host=/var/run/postgresql) means a unix socket.
         if let socketDir = components.queryItems?.first(where: { $0.name == "host" })?.value, socketDir.hasPrefix("/") {

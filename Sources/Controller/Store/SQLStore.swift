@@ -35,6 +35,10 @@ public final class SQLStore: Store {
                     version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)
                 """).run()
             let applied = Set(try await db.raw("SELECT version FROM schema_migrations").all().map { try $0.decode(column: "version", as: Int.self) })
+            // A newer controller migrated this database: an older one must not write to it.
+            if let newest = applied.max(), let known = Migrations.all.last?.version, newest > known {
+                throw TenderError(.conflict, "the database is at schema version \(newest), newer than this controller knows (\(known)); run the newer tender-controller")
+            }
             for migration in Migrations.all where !applied.contains(migration.version) {
                 try await db.raw("BEGIN").run()
                 do {
