@@ -3,10 +3,17 @@
 ///
 /// The SQL is the common subset of SQLite and PostgreSQL (TEXT, BIGINT, epoch
 /// milliseconds for times, 0/1 for flags) so both stores run the same statements.
+/// The one thing they spell differently, an auto-increment key, is written
+/// `{{SERIAL_PK}}` and filled in per database.
 struct Migration: Sendable {
     var version: Int
     var name: String
     var statements: [String]
+
+    func statements(for backend: String) -> [String] {
+        let serial = backend == "postgres" ? "BIGSERIAL PRIMARY KEY" : "INTEGER PRIMARY KEY AUTOINCREMENT"
+        return statements.map { $0.replacingOccurrences(of: "{{SERIAL_PK}}", with: serial) }
+    }
 }
 
 enum Migrations {
@@ -79,6 +86,65 @@ enum Migrations {
         ]),
         Migration(version: 3, name: "certificate renewal overlap", statements: [
             "ALTER TABLE instances ADD COLUMN previous_certificate_serial TEXT",
+        ]),
+        Migration(version: 4, name: "run command", statements: [
+            """
+            CREATE TABLE commands (
+                id TEXT PRIMARY KEY,
+                document_name TEXT NOT NULL,
+                document_version BIGINT NOT NULL,
+                parameters_json TEXT NOT NULL,
+                targets_json TEXT NOT NULL,
+                steps_json TEXT NOT NULL,
+                max_concurrency TEXT NOT NULL,
+                max_errors TEXT NOT NULL,
+                delivery_timeout_seconds BIGINT NOT NULL,
+                comment TEXT,
+                created_at BIGINT NOT NULL,
+                created_by TEXT,
+                cancel_requested_at BIGINT,
+                status TEXT NOT NULL,
+                status_details TEXT NOT NULL,
+                target_count BIGINT NOT NULL,
+                completed_count BIGINT NOT NULL,
+                error_count BIGINT NOT NULL,
+                delivery_timed_out_count BIGINT NOT NULL,
+                finished_at BIGINT
+            )
+            """,
+            "CREATE INDEX commands_created ON commands (created_at)",
+            "CREATE INDEX commands_status ON commands (status)",
+            """
+            CREATE TABLE invocations (
+                command_id TEXT NOT NULL REFERENCES commands(id) ON DELETE CASCADE,
+                instance_id TEXT NOT NULL,
+                position BIGINT NOT NULL,
+                status TEXT NOT NULL,
+                status_details TEXT NOT NULL,
+                response_code BIGINT,
+                stdout TEXT NOT NULL DEFAULT '',
+                stderr TEXT NOT NULL DEFAULT '',
+                output_blob TEXT,
+                attempts BIGINT NOT NULL DEFAULT 0,
+                sent_at BIGINT,
+                started_at BIGINT,
+                ended_at BIGINT,
+                updated_at BIGINT NOT NULL,
+                PRIMARY KEY (command_id, instance_id)
+            )
+            """,
+            "CREATE INDEX invocations_instance_status ON invocations (instance_id, status)",
+            "CREATE INDEX invocations_status ON invocations (status)",
+            """
+            CREATE TABLE events (
+                seq {{SERIAL_PK}},
+                at BIGINT NOT NULL,
+                command_id TEXT NOT NULL,
+                instance_id TEXT,
+                status TEXT NOT NULL,
+                status_details TEXT NOT NULL
+            )
+            """,
         ]),
     ]
 }

@@ -131,3 +131,140 @@ public struct DocumentRecord: Sendable, Equatable {
         self.deletedAt = deletedAt
     }
 }
+
+/// A Run Command request as stored: what to run (the resolved steps, so a later
+/// document update cannot change it), where, and how fast; plus its aggregate status.
+public struct CommandRecord: Sendable, Equatable {
+    public var id: String
+    public var documentName: String
+    /// 0 for a built-in document.
+    public var documentVersion: Int
+    public var parametersJSON: String
+    public var targetsJSON: String
+    public var stepsJSON: String
+    public var maxConcurrency: RateLimit
+    public var maxErrors: RateLimit
+    public var deliveryTimeoutSeconds: Int
+    public var comment: String?
+    public var createdAt: Date
+    public var createdBy: String?
+    public var cancelRequestedAt: Date?
+    public var status: CommandStatus
+    public var statusDetails: String
+    public var targetCount: Int
+    public var completedCount: Int
+    public var errorCount: Int
+    public var deliveryTimedOutCount: Int
+    public var finishedAt: Date?
+
+    public init(id: String, documentName: String, documentVersion: Int, parametersJSON: String, targetsJSON: String, stepsJSON: String, maxConcurrency: RateLimit, maxErrors: RateLimit, deliveryTimeoutSeconds: Int, comment: String?, createdAt: Date, createdBy: String?, cancelRequestedAt: Date? = nil, status: CommandStatus = .pending, statusDetails: String = StatusDetails.pending, targetCount: Int, completedCount: Int = 0, errorCount: Int = 0, deliveryTimedOutCount: Int = 0, finishedAt: Date? = nil) {
+        self.id = id
+        self.documentName = documentName
+        self.documentVersion = documentVersion
+        self.parametersJSON = parametersJSON
+        self.targetsJSON = targetsJSON
+        self.stepsJSON = stepsJSON
+        self.maxConcurrency = maxConcurrency
+        self.maxErrors = maxErrors
+        self.deliveryTimeoutSeconds = deliveryTimeoutSeconds
+        self.comment = comment
+        self.createdAt = createdAt
+        self.createdBy = createdBy
+        self.cancelRequestedAt = cancelRequestedAt
+        self.status = status
+        self.statusDetails = statusDetails
+        self.targetCount = targetCount
+        self.completedCount = completedCount
+        self.errorCount = errorCount
+        self.deliveryTimedOutCount = deliveryTimedOutCount
+        self.finishedAt = finishedAt
+    }
+}
+
+/// One command on one instance.
+public struct InvocationRecord: Sendable, Equatable {
+    public var commandID: String
+    public var instanceID: String
+    /// Order among the command's targets: the dispatcher sends in this order.
+    public var position: Int
+    public var status: InvocationStatus
+    public var statusDetails: String
+    public var responseCode: Int?
+    /// Inline output, already cut to the inline limits.
+    public var stdout: String
+    public var stderr: String
+    /// Where the full output is kept (a blob in the data dir), once stored.
+    public var outputBlob: String?
+    public var attempts: Int
+    public var sentAt: Date?
+    public var startedAt: Date?
+    public var endedAt: Date?
+    public var updatedAt: Date
+
+    public init(commandID: String, instanceID: String, position: Int, status: InvocationStatus = .pending, statusDetails: String = StatusDetails.pending, responseCode: Int? = nil, stdout: String = "", stderr: String = "", outputBlob: String? = nil, attempts: Int = 0, sentAt: Date? = nil, startedAt: Date? = nil, endedAt: Date? = nil, updatedAt: Date) {
+        self.commandID = commandID
+        self.instanceID = instanceID
+        self.position = position
+        self.status = status
+        self.statusDetails = statusDetails
+        self.responseCode = responseCode
+        self.stdout = stdout
+        self.stderr = stderr
+        self.outputBlob = outputBlob
+        self.attempts = attempts
+        self.sentAt = sentAt
+        self.startedAt = startedAt
+        self.endedAt = endedAt
+        self.updatedAt = updatedAt
+    }
+}
+
+/// A change of an invocation, applied only if the invocation is still in one of
+/// `from`: the guard that makes every result count once, whatever arrives twice.
+public struct InvocationTransition: Sendable, Equatable {
+    public var from: Set<InvocationStatus>
+    public var to: InvocationStatus
+    public var details: String
+    public var responseCode: Int?
+    public var stdout: String?
+    public var stderr: String?
+    public var outputBlob: String?
+    public var countAttempt: Bool
+    public var sentAt: Date?
+    public var startedAt: Date?
+    public var endedAt: Date?
+
+    public init(from: Set<InvocationStatus>, to: InvocationStatus, details: String, responseCode: Int? = nil, stdout: String? = nil, stderr: String? = nil, outputBlob: String? = nil, countAttempt: Bool = false, sentAt: Date? = nil, startedAt: Date? = nil, endedAt: Date? = nil) {
+        self.from = from
+        self.to = to
+        self.details = details
+        self.responseCode = responseCode
+        self.stdout = stdout
+        self.stderr = stderr
+        self.outputBlob = outputBlob
+        self.countAttempt = countAttempt
+        self.sentAt = sentAt
+        self.startedAt = startedAt
+        self.endedAt = endedAt
+    }
+}
+
+/// A status change of a command or an invocation, in the order they happened.
+public struct EventRecord: Sendable, Equatable {
+    public var seq: Int
+    public var at: Date
+    public var commandID: String
+    /// nil for a change of the command itself.
+    public var instanceID: String?
+    public var status: String
+    public var statusDetails: String
+
+    public init(seq: Int, at: Date, commandID: String, instanceID: String?, status: String, statusDetails: String) {
+        self.seq = seq
+        self.at = at
+        self.commandID = commandID
+        self.instanceID = instanceID
+        self.status = status
+        self.statusDetails = statusDetails
+    }
+}

@@ -42,7 +42,7 @@ public final class SQLStore: Store {
             for migration in Migrations.all where !applied.contains(migration.version) {
                 try await db.raw("BEGIN").run()
                 do {
-                    for statement in migration.statements {
+                    for statement in migration.statements(for: backend.name) {
                         try await db.raw(SQLQueryString(statement)).run()
                     }
                     try await db.raw("INSERT INTO schema_migrations (version, name, applied_at) VALUES (\(bind: migration.version), \(bind: migration.name), \(bind: Millis.now()))").run()
@@ -365,6 +365,225 @@ public final class SQLStore: Store {
             content: try row.decode(column: "content", as: String.self),
             createdAt: Millis.date(try row.decode(column: "created_at", as: Int.self)),
             deletedAt: try row.decode(column: "deleted_at", as: Int?.self).map(Millis.date)
+        )
+    }
+
+    // MARK: Commands
+
+    public func insertCommand(_ c: CommandRecord, invocations: [InvocationRecord]) async throws {
+        try await backend.transaction { db in
+            try await db.raw("""
+                INSERT INTO commands (id, document_name, document_version, parameters_json, targets_json, steps_json, max_concurrency,
+                    max_errors, delivery_timeout_seconds, comment, created_at, created_by, cancel_requested_at, status, status_details,
+                    target_count, completed_count, error_count, delivery_timed_out_count, finished_at)
+                VALUES (\(bind: c.id), \(bind: c.documentName), \(bind: c.documentVersion), \(bind: c.parametersJSON), \(bind: c.targetsJSON),
+                    \(bind: c.stepsJSON), \(bind: c.maxConcurrency.description), \(bind: c.maxErrors.description), \(bind: c.deliveryTimeoutSeconds),
+                    \(bind: c.comment), \(bind: Millis.from(c.createdAt)), \(bind: c.createdBy), \(bind: c.cancelRequestedAt.map(Millis.from)),
+                    \(bind: c.status.rawValue), \(bind: c.statusDetails), \(bind: c.targetCount), \(bind: c.completedCount), \(bind: c.errorCount),
+                    \(bind: c.deliveryTimedOutCount), \(bind: c.finishedAt.map(Millis.from)))
+                """).run()
+            // Multi-row inserts keep a fan-out to thousands of targets to a few statements.
+            for chunk in invocations.chunked(200) {
+                var query = SQLQueryString("INSERT INTO invocations (command_id, instance_id, position, status, status_details, attempts, updated_at) VALUES ")
+                for (i, inv) in chunk.enumerated() {
+                    if i > 0 { query.appendLiteral(", ") }
+                    query.appendInterpolation(unsafeRaw: "(")
+                    query.appendInterpolation(bind: inv.commandID)
+                    query.appendLiteral(", ")
+                    query.appendInterpolation(bind: inv.instanceID)
+                    query.appendLiteral(", ")
+                    query.appendInterpolation(bind: inv.position)
+                    query.appendLiteral(", ")
+                    query.appendInterpolation(bind: inv.status.rawValue)
+                    query.appendLiteral(", ")
+                    query.appendInterpolation(bind: inv.statusDetails)
+                    query.appendLiteral(", ")
+                    query.appendInterpolation(bind: inv.attempts)
+                    query.appendLiteral(", ")
+                    query.appendInterpolation(bind: Millis.from(inv.updatedAt))
+                    query.appendLiteral(")")
+                }
+                try await db.raw(query).run()
+            }
+            try await Self.recordEvent(db, at: c.createdAt, commandID: c.id, instanceID: nil, status: c.status.rawValue, details: c.statusDetails)
+        }
+    }
+
+    public func command(id: String) async throws -> CommandRecord? {
+        try await backend.withDatabase { db in
+            try await db.raw("SELECT * FROM commands WHERE id = \(bind: id)").first().map(Self.command(from:))
+        }
+    }
+
+    public func commands(limit: Int) async throws -> [CommandRecord] {
+        try await backend.withDatabase { db in
+            try await db.raw("SELECT * FROM commands ORDER BY created_at DESC, id LIMIT \(bind: limit)").all().map(Self.command(from:))
+        }
+    }
+
+    public func activeCommands() async throws -> [CommandRecord] {
+        let terminal = CommandStatus.allCases.filter(\.isTerminal).map(\.rawValue)
+        return try await backend.withDatabase { db in
+            try await db.raw("SELECT * FROM commands WHERE status NOT IN (\(binds: terminal)) ORDER BY created_at, id").all().map(Self.command(from:))
+        }
+    }
+
+    public func invocations(commandID: String) async throws -> [InvocationRecord] {
+        try await backend.withDatabase { db in
+            try await db.raw("SELECT * FROM invocations WHERE command_id = \(bind: commandID) ORDER BY position").all().map(Self.invocation(from:))
+        }
+    }
+
+    public func invocation(commandID: String, instanceID: String) async throws -> InvocationRecord? {
+        try await backend.withDatabase { db in
+            try await db.raw("SELECT * FROM invocations WHERE command_id = \(bind: commandID) AND instance_id = \(bind: instanceID)").first().map(Self.invocation(from:))
+        }
+    }
+
+    public func transitionInvocation(commandID: String, instanceID: String, _ t: InvocationTransition, at: Date) async throws -> InvocationRecord? {
+        guard !t.from.isEmpty else { return nil }
+        return try await backend.transaction { db in
+            var query = SQLQueryString("UPDATE invocations SET status = ")
+            query.appendInterpolation(bind: t.to.rawValue)
+            query.appendLiteral(", status_details = ")
+            query.appendInterpolation(bind: t.details)
+            query.appendLiteral(", updated_at = ")
+            query.appendInterpolation(bind: Millis.from(at))
+            if let code = t.responseCode {
+                query.appendLiteral(", response_code = ")
+                query.appendInterpolation(bind: code)
+            }
+            if let stdout = t.stdout {
+                query.appendLiteral(", stdout = ")
+                query.appendInterpolation(bind: stdout)
+            }
+            if let stderr = t.stderr {
+                query.appendLiteral(", stderr = ")
+                query.appendInterpolation(bind: stderr)
+            }
+            if let blob = t.outputBlob {
+                query.appendLiteral(", output_blob = ")
+                query.appendInterpolation(bind: blob)
+            }
+            if t.countAttempt { query.appendLiteral(", attempts = attempts + 1") }
+            if let sent = t.sentAt {
+                query.appendLiteral(", sent_at = ")
+                query.appendInterpolation(bind: Millis.from(sent))
+            }
+            if let started = t.startedAt {
+                query.appendLiteral(", started_at = COALESCE(started_at, ")
+                query.appendInterpolation(bind: Millis.from(started))
+                query.appendLiteral(")")
+            }
+            if let ended = t.endedAt {
+                query.appendLiteral(", ended_at = ")
+                query.appendInterpolation(bind: Millis.from(ended))
+            }
+            query.appendLiteral(" WHERE command_id = ")
+            query.appendInterpolation(bind: commandID)
+            query.appendLiteral(" AND instance_id = ")
+            query.appendInterpolation(bind: instanceID)
+            query.appendLiteral(" AND status IN (")
+            query.appendInterpolation(binds: t.from.map(\.rawValue).sorted())
+            query.appendLiteral(") RETURNING *")
+            guard let row = try await db.raw(query).first() else { return nil }
+            let updated = try Self.invocation(from: row)
+            try await Self.recordEvent(db, at: at, commandID: commandID, instanceID: instanceID, status: updated.status.rawValue, details: updated.statusDetails)
+            return updated
+        }
+    }
+
+    public func updateCommand(id: String, status: CommandStatus, statusDetails: String, completedCount: Int, errorCount: Int, deliveryTimedOutCount: Int, finishedAt: Date?, at: Date) async throws {
+        try await backend.transaction { db in
+            guard let row = try await db.raw("SELECT status, status_details FROM commands WHERE id = \(bind: id)").first() else { return }
+            let changed = try row.decode(column: "status", as: String.self) != status.rawValue
+                || row.decode(column: "status_details", as: String.self) != statusDetails
+            try await db.raw("""
+                UPDATE commands SET status = \(bind: status.rawValue), status_details = \(bind: statusDetails),
+                    completed_count = \(bind: completedCount), error_count = \(bind: errorCount),
+                    delivery_timed_out_count = \(bind: deliveryTimedOutCount),
+                    finished_at = COALESCE(finished_at, \(bind: finishedAt.map(Millis.from)))
+                WHERE id = \(bind: id)
+                """).run()
+            if changed {
+                try await Self.recordEvent(db, at: at, commandID: id, instanceID: nil, status: status.rawValue, details: statusDetails)
+            }
+        }
+    }
+
+    public func requestCancel(commandID: String, at: Date) async throws -> Bool {
+        let terminal = CommandStatus.allCases.filter(\.isTerminal).map(\.rawValue)
+        return try await backend.withDatabase { db in
+            !(try await db.raw("""
+                UPDATE commands SET cancel_requested_at = COALESCE(cancel_requested_at, \(bind: Millis.from(at)))
+                WHERE id = \(bind: commandID) AND status NOT IN (\(binds: terminal)) RETURNING id
+                """).all()).isEmpty
+        }
+    }
+
+    public func events(after seq: Int, limit: Int) async throws -> [EventRecord] {
+        try await backend.withDatabase { db in
+            try await db.raw("SELECT * FROM events WHERE seq > \(bind: seq) ORDER BY seq LIMIT \(bind: limit)").all().map { row in
+                EventRecord(
+                    seq: try row.decode(column: "seq", as: Int.self),
+                    at: Millis.date(try row.decode(column: "at", as: Int.self)),
+                    commandID: try row.decode(column: "command_id", as: String.self),
+                    instanceID: try row.decode(column: "instance_id", as: String?.self),
+                    status: try row.decode(column: "status", as: String.self),
+                    statusDetails: try row.decode(column: "status_details", as: String.self)
+                )
+            }
+        }
+    }
+
+    private static func recordEvent(_ db: any SQLDatabase, at: Date, commandID: String, instanceID: String?, status: String, details: String) async throws {
+        try await db.raw("""
+            INSERT INTO events (at, command_id, instance_id, status, status_details)
+            VALUES (\(bind: Millis.from(at)), \(bind: commandID), \(bind: instanceID), \(bind: status), \(bind: details))
+            """).run()
+    }
+
+    private static func command(from row: any SQLRow) throws -> CommandRecord {
+        CommandRecord(
+            id: try row.decode(column: "id", as: String.self),
+            documentName: try row.decode(column: "document_name", as: String.self),
+            documentVersion: try row.decode(column: "document_version", as: Int.self),
+            parametersJSON: try row.decode(column: "parameters_json", as: String.self),
+            targetsJSON: try row.decode(column: "targets_json", as: String.self),
+            stepsJSON: try row.decode(column: "steps_json", as: String.self),
+            maxConcurrency: try RateLimit(parsing: try row.decode(column: "max_concurrency", as: String.self), what: "stored max concurrency"),
+            maxErrors: try RateLimit(parsing: try row.decode(column: "max_errors", as: String.self), what: "stored max errors"),
+            deliveryTimeoutSeconds: try row.decode(column: "delivery_timeout_seconds", as: Int.self),
+            comment: try row.decode(column: "comment", as: String?.self),
+            createdAt: Millis.date(try row.decode(column: "created_at", as: Int.self)),
+            createdBy: try row.decode(column: "created_by", as: String?.self),
+            cancelRequestedAt: try row.decode(column: "cancel_requested_at", as: Int?.self).map(Millis.date),
+            status: CommandStatus(rawValue: try row.decode(column: "status", as: String.self)) ?? .failed,
+            statusDetails: try row.decode(column: "status_details", as: String.self),
+            targetCount: try row.decode(column: "target_count", as: Int.self),
+            completedCount: try row.decode(column: "completed_count", as: Int.self),
+            errorCount: try row.decode(column: "error_count", as: Int.self),
+            deliveryTimedOutCount: try row.decode(column: "delivery_timed_out_count", as: Int.self),
+            finishedAt: try row.decode(column: "finished_at", as: Int?.self).map(Millis.date)
+        )
+    }
+
+    private static func invocation(from row: any SQLRow) throws -> InvocationRecord {
+        InvocationRecord(
+            commandID: try row.decode(column: "command_id", as: String.self),
+            instanceID: try row.decode(column: "instance_id", as: String.self),
+            position: try row.decode(column: "position", as: Int.self),
+            status: InvocationStatus(rawValue: try row.decode(column: "status", as: String.self)) ?? .failed,
+            statusDetails: try row.decode(column: "status_details", as: String.self),
+            responseCode: try row.decode(column: "response_code", as: Int?.self),
+            stdout: try row.decode(column: "stdout", as: String.self),
+            stderr: try row.decode(column: "stderr", as: String.self),
+            outputBlob: try row.decode(column: "output_blob", as: String?.self),
+            attempts: try row.decode(column: "attempts", as: Int.self),
+            sentAt: try row.decode(column: "sent_at", as: Int?.self).map(Millis.date),
+            startedAt: try row.decode(column: "started_at", as: Int?.self).map(Millis.date),
+            endedAt: try row.decode(column: "ended_at", as: Int?.self).map(Millis.date),
+            updatedAt: Millis.date(try row.decode(column: "updated_at", as: Int.self))
         )
     }
 

@@ -54,6 +54,28 @@ public protocol Store: Sendable {
     /// Hides the name (all versions stay for the commands that used them); false if unknown.
     func deleteDocument(name: String, at: Date) async throws -> Bool
 
+    // MARK: Commands
+    /// Stores a command with one Pending invocation per target, and its first event, at once:
+    /// the command exists whole or not at all (nothing is sent before this returns).
+    func insertCommand(_ command: CommandRecord, invocations: [InvocationRecord]) async throws
+    func command(id: String) async throws -> CommandRecord?
+    /// Newest first.
+    func commands(limit: Int) async throws -> [CommandRecord]
+    /// Commands not yet in a terminal status (the dispatcher's work after a restart).
+    func activeCommands() async throws -> [CommandRecord]
+    /// In target order.
+    func invocations(commandID: String) async throws -> [InvocationRecord]
+    func invocation(commandID: String, instanceID: String) async throws -> InvocationRecord?
+    /// Applies the transition if the invocation is still in one of its `from` statuses,
+    /// recording an event; returns the updated invocation, or nil if it did not apply.
+    func transitionInvocation(commandID: String, instanceID: String, _ transition: InvocationTransition, at: Date) async throws -> InvocationRecord?
+    /// Stores the aggregate; records an event when the status changed.
+    func updateCommand(id: String, status: CommandStatus, statusDetails: String, completedCount: Int, errorCount: Int, deliveryTimedOutCount: Int, finishedAt: Date?, at: Date) async throws
+    /// Marks the command as to be cancelled; false if unknown or already finished.
+    func requestCancel(commandID: String, at: Date) async throws -> Bool
+    /// Status changes after `seq`, oldest first.
+    func events(after seq: Int, limit: Int) async throws -> [EventRecord]
+
     // MARK: Tokens
     func insertToken(_ token: TokenRecord) async throws
     func token(hash: String) async throws -> TokenRecord?

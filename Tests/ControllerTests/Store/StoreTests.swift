@@ -452,6 +452,80 @@ struct StoreTests {
 
     // MARK: Tokens
 
+    // MARK: Commands
+
+    func makeCommand(id: String = "cmd-" + Identifiers.randomHex(8), targets: Int, createdAt: Double = 0) -> (CommandRecord, [InvocationRecord]) {
+        let command = CommandRecord(
+            id: id, documentName: "Tender-RunShellScript", documentVersion: 0, parametersJSON: #"{"commands":["echo hi"]}"#,
+            targetsJSON: #"["*"]"#, stepsJSON: "[]", maxConcurrency: .percent(50), maxErrors: .count(0), deliveryTimeoutSeconds: 600,
+            comment: "test", createdAt: at(createdAt), createdBy: "tok-1", targetCount: targets
+        )
+        let invocations = (0..<targets).map { i in
+            InvocationRecord(commandID: id, instanceID: String(format: "mi-%017x", i + 1), position: i, updatedAt: at(createdAt))
+        }
+        return (command, invocations)
+    }
+
+    @Test("a command is stored whole with its invocations, in target order", arguments: StoreKind.tested)
+    func commandInsert(kind: StoreKind) async throws {
+        try await withStore(kind) { store in
+            let (command, invocations) = makeCommand(targets: 450)
+            try await store.insertCommand(command, invocations: invocations)
+            #expect(try await store.command(id: command.id) == command)
+            let stored = try await store.invocations(commandID: command.id)
+            #expect(stored == invocations)
+            #expect(try await store.activeCommands().map(\.id) == [command.id])
+            let (newer, newerInvocations) = makeCommand(targets: 1, createdAt: 5)
+            try await store.insertCommand(newer, invocations: newerInvocations)
+            #expect(try await store.commands(limit: 10).map(\.id) == [newer.id, command.id])
+            #expect(try await store.commands(limit: 1).map(\.id) == [newer.id])
+            // A duplicate id fails and leaves nothing half-written.
+            let (dup, dupInvocations) = makeCommand(id: command.id, targets: 3)
+            await #expect(throws: (any Error).self) { try await store.insertCommand(dup, invocations: dupInvocations) }
+            #expect(try await store.invocations(commandID: command.id).count == 450)
+        }
+    }
+
+    @Test("invocation transitions apply once, record events, and keep output", arguments: StoreKind.tested)
+    func invocationTransitions(kind: StoreKind) async throws {
+        try await withStore(kind) { store in
+            let (command, invocations) = makeCommand(targets: 2)
+            try await store.insertCommand(command, invocations: invocations)
+            let id = invocations[0].instanceID
+            let sent = try await store.transitionInvocation(commandID: command.id, instanceID: id, InvocationTransition(
+                from: [.pending, .delayed], to: .inProgress, details: StatusDetails.inProgress, countAttempt: true, sentAt: at(1), startedAt: at(1)), at: at(1))
+            #expect(sent?.status == .inProgress)
+            #expect(sent?.attempts == 1)
+            #expect(sent?.startedAt == at(1))
+            let result = InvocationTransition(from: [.inProgress], to: .success, details: StatusDetails.success, responseCode: 0,
+                                              stdout: "hi\n", stderr: "", endedAt: at(2))
+            let done = try await store.transitionInvocation(commandID: command.id, instanceID: id, result, at: at(2))
+            #expect(done?.status == .success)
+            #expect(done?.stdout == "hi\n")
+            #expect(done?.responseCode == 0)
+            // The same result again (a redelivery) does not apply and records nothing.
+            #expect(try await store.transitionInvocation(commandID: command.id, instanceID: id, result, at: at(3)) == nil)
+            #expect(try await store.transitionInvocation(commandID: command.id, instanceID: "mi-00000000000000009", result, at: at(3)) == nil)
+
+            try await store.updateCommand(id: command.id, status: .inProgress, statusDetails: StatusDetails.inProgress, completedCount: 1, errorCount: 0, deliveryTimedOutCount: 0, finishedAt: nil, at: at(2))
+            try await store.updateCommand(id: command.id, status: .inProgress, statusDetails: StatusDetails.inProgress, completedCount: 1, errorCount: 0, deliveryTimedOutCount: 0, finishedAt: nil, at: at(2))
+            #expect(try await store.command(id: command.id)?.completedCount == 1)
+
+            let events = try await store.events(after: 0, limit: 100)
+            #expect(events.map(\.status) == ["Pending", "InProgress", "Success", "InProgress"], "one event per change, none for a repeat")
+            #expect(events.map(\.seq) == events.map(\.seq).sorted())
+            #expect(events[1].instanceID == id && events[3].instanceID == nil)
+            #expect(try await store.events(after: events[1].seq, limit: 1).map(\.status) == ["Success"])
+
+            #expect(try await store.requestCancel(commandID: command.id, at: at(4)))
+            #expect(try await store.command(id: command.id)?.cancelRequestedAt == at(4))
+            try await store.updateCommand(id: command.id, status: .cancelled, statusDetails: StatusDetails.cancelled, completedCount: 2, errorCount: 0, deliveryTimedOutCount: 0, finishedAt: at(5), at: at(5))
+            #expect(try await !store.requestCancel(commandID: command.id, at: at(6)), "a finished command cannot be cancelled")
+            #expect(try await store.activeCommands().isEmpty)
+            #expect(try await store.command(id: command.id)?.finishedAt == at(5))
+        }
+    }
+
     @Test("documents are versioned; delete hides the name and a new create continues the numbering", arguments: StoreKind.tested)
     func documentVersions(kind: StoreKind) async throws {
         try await withStore(kind) { store in
