@@ -37,6 +37,10 @@ struct APIClient {
         try decode(type, try await send(.POST, path, query: [], body: try JSON.encoder().encode(body)))
     }
 
+    func put<T: Decodable>(_ path: String, body: some Encodable, as type: T.Type) async throws -> T {
+        try decode(type, try await send(.PUT, path, query: [], body: try JSON.encoder().encode(body)))
+    }
+
     func post(_ path: String) async throws {
         _ = try await send(.POST, path, query: [], body: nil)
     }

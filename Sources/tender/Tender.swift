@@ -8,9 +8,9 @@ import Shared
 struct Tender: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tender",
-        abstract: "Operate a Tender fleet: activations, instances, tokens.",
+        abstract: "Operate a Tender fleet: activations, instances, documents, tokens.",
         version: TenderVersion.current,
-        subcommands: [ActivationCommand.self, InstanceCommand.self, TokenCommand.self]
+        subcommands: [ActivationCommand.self, InstanceCommand.self, DocumentCommand.self, TokenCommand.self]
     )
 
     /// Global options may come before the subcommand (`tender --token T instance list`);

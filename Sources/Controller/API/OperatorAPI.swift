@@ -14,6 +14,7 @@ struct OperatorAPI: Sendable {
     let activations: ActivationService
     let instances: InstanceService
     let tokens: TokenService
+    let documents: DocumentService
     let logger: Logger
 
     var routes: [APIRoute] {
@@ -52,6 +53,26 @@ struct OperatorAPI: Sendable {
             },
             APIRoute(method: .post, path: "/v1/instances/{id}/deregister", role: .operator) { call in
                 try await instances.deregister(try call.parameter("id"))
+                return .noContent
+            },
+            APIRoute(method: .get, path: "/v1/documents", role: .readOnly) { _ in
+                .json(.ok, try await documents.list())
+            },
+            APIRoute(method: .post, path: "/v1/documents", role: .operator) { call in
+                .json(.created, try await documents.create(try call.decode(DocumentRequest.self)))
+            },
+            APIRoute(method: .get, path: "/v1/documents/{name}", role: .readOnly) { call in
+                let version = try call.queryValues("version").first.map { text -> Int in
+                    guard let n = Int(text), n >= 0 else { throw TenderError.validation("version must be a whole number, got '\(text)'") }
+                    return n
+                }
+                return .json(.ok, try await documents.show(try call.parameter("name"), version: version))
+            },
+            APIRoute(method: .put, path: "/v1/documents/{name}", role: .operator) { call in
+                .json(.ok, try await documents.update(try call.parameter("name"), try call.decode(DocumentRequest.self)))
+            },
+            APIRoute(method: .delete, path: "/v1/documents/{name}", role: .operator) { call in
+                try await documents.delete(try call.parameter("name"))
                 return .noContent
             },
             APIRoute(method: .get, path: "/v1/tokens", role: .admin) { _ in

@@ -95,6 +95,7 @@ public struct Controller: Sendable {
             activations: ActivationService(store: store, caFingerprint: ca.fingerprint),
             instances: InstanceService(store: store, registry: registry, sessions: sessions),
             tokens: tokens,
+            documents: DocumentService(store: store),
             logger: logger.with(label: "api")
         )
         let apiPort = AsyncStream.makeStream(of: Int.self)

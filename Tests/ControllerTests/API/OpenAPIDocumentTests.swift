@@ -43,6 +43,7 @@ struct OpenAPIDocumentTests {
             activations: ActivationService(store: store, caFingerprint: ca.fingerprint),
             instances: InstanceService(store: store, registry: registry, sessions: sessions),
             tokens: TokenService(store: store),
+            documents: DocumentService(store: store),
             logger: logger
         )
         let signatures = api.routes.map { RouteSignature(method: $0.method.rawValue.uppercased(), path: $0.path, role: $0.role) }
