@@ -1,4 +1,5 @@
 import Foundation
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOFoundationCompat
 import NIOHTTP1
@@ -43,11 +44,11 @@ struct ControllerClient: Sendable {
     /// heartbeat within seconds, so this only fires on a stalled peer or proxy.
     static let readTimeout: TimeAmount = .seconds(30)
 
-    private func addTransportHandlers(_ channel: any Channel, context: NIOSSLContext) throws {
+    private func addTransportHandlers(_ channel: any Channel, context: NIOSSLContext, proxyFailure: NIOLockedValueBox<TenderError?>) throws {
         try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: Self.readTimeout))
         try channel.pipeline.syncOperations.addHandler(CloseOnIdleHandler())
         if let proxy {
-            try channel.pipeline.syncOperations.addHandler(ProxyConnectHandler(targetHost: controller.host, targetPort: controller.port, credentials: proxy.credentials))
+            try channel.pipeline.syncOperations.addHandler(ProxyConnectHandler(targetHost: controller.host, targetPort: controller.port, credentials: proxy.credentials, failure: proxyFailure))
         }
         try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: context, serverHostname: serverHostname))
     }
@@ -64,11 +65,22 @@ struct ControllerClient: Sendable {
 
     /// One HTTP request; the connection is closed afterwards.
     func request(method: HTTPMethod, path: String, body: Data? = nil, maxResponseSize: Int = 1 << 20) async throws -> HTTPResult {
+        let proxyFailure = NIOLockedValueBox<TenderError?>(nil)
+        do {
+            return try await request(method: method, path: path, body: body, maxResponseSize: maxResponseSize, proxyFailure: proxyFailure)
+        } catch {
+            // A refusing proxy shows up as a closed channel; say what really happened.
+            if let failure = proxyFailure.withLockedValue({ $0 }) { throw failure }
+            throw error
+        }
+    }
+
+    private func request(method: HTTPMethod, path: String, body: Data?, maxResponseSize: Int, proxyFailure: NIOLockedValueBox<TenderError?>) async throws -> HTTPResult {
         let context = try NIOSSLContext(configuration: tls)
         let host = controller.description.replacingOccurrences(of: "https://", with: "")
         let channel = try await bootstrap.connect(host: dialHost, port: dialPort) { channel in
             channel.eventLoop.makeCompletedFuture {
-                try addTransportHandlers(channel, context: context)
+                try addTransportHandlers(channel, context: context, proxyFailure: proxyFailure)
                 try channel.pipeline.syncOperations.addHTTPClientHandlers()
                 return try NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>(wrappingChannelSynchronously: channel)
             }
@@ -111,11 +123,21 @@ struct ControllerClient: Sendable {
     /// Opens the agent channel (WebSocket on `/v1/agent`); a declined upgrade is
     /// returned with the controller's answer so the caller can say why.
     func openChannel() async throws -> ChannelResult {
+        let proxyFailure = NIOLockedValueBox<TenderError?>(nil)
+        do {
+            return try await openChannel(proxyFailure: proxyFailure)
+        } catch {
+            if let failure = proxyFailure.withLockedValue({ $0 }) { throw failure }
+            throw error
+        }
+    }
+
+    private func openChannel(proxyFailure: NIOLockedValueBox<TenderError?>) async throws -> ChannelResult {
         let context = try NIOSSLContext(configuration: tls)
         let host = controller.description.replacingOccurrences(of: "https://", with: "")
         let upgrade: EventLoopFuture<UpgradeOutcome> = try await bootstrap.connect(host: dialHost, port: dialPort) { channel in
             channel.eventLoop.makeCompletedFuture {
-                try addTransportHandlers(channel, context: context)
+                try addTransportHandlers(channel, context: context, proxyFailure: proxyFailure)
                 let upgrader = NIOTypedWebSocketClientUpgrader<UpgradeOutcome>(
                     maxFrameSize: ChannelProtocol.maxFrameSize,
                     upgradePipelineHandler: { channel, _ in

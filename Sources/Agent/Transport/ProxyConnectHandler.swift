@@ -1,3 +1,4 @@
+import NIOConcurrencyHelpers
 import NIOCore
 import Shared
 
@@ -20,12 +21,16 @@ final class ProxyConnectHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     private let target: String
     private let credentials: String?
+    /// Set when the proxy refuses, so the caller can report that rather than the
+    /// "closed channel" error its pending writes see.
+    let failure: NIOLockedValueBox<TenderError?>
     private var state = State.waiting
     private var response = ByteBuffer()
     private var pendingWrites: [(ByteBuffer, EventLoopPromise<Void>?)] = []
     private var pendingFlush = false
 
-    init(targetHost: String, targetPort: Int, credentials: String?) {
+    init(targetHost: String, targetPort: Int, credentials: String?, failure: NIOLockedValueBox<TenderError?>) {
+        self.failure = failure
         self.target = targetHost.contains(":") ? "[\(targetHost)]:\(targetPort)" : "\(targetHost):\(targetPort)"
         self.credentials = credentials
     }
@@ -87,6 +92,7 @@ final class ProxyConnectHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private func fail(context: ChannelHandlerContext, _ message: String) {
         state = .failed
         let error = TenderError(.unavailable, message)
+        failure.withLockedValue { $0 = error }
         for (_, promise) in pendingWrites { promise?.fail(error) }
         pendingWrites.removeAll()
         context.fireErrorCaught(error)
