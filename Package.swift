@@ -23,6 +23,8 @@ let package = Package(
         .package(url: "https://github.com/vapor/sql-kit.git", from: "3.36.0"),
         .package(url: "https://github.com/vapor/sqlite-kit.git", from: "4.5.2"),
         .package(url: "https://github.com/vapor/postgres-kit.git", from: "2.17.0"),
+        .package(url: "https://github.com/swiftlang/swift-subprocess.git", from: "1.0.2"),
+        .package(url: "https://github.com/apple/swift-system.git", from: "1.8.1"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
     ],
     targets: [
@@ -57,7 +59,14 @@ let package = Package(
             resources: [.embedInCode("API/openapi.json")]
         ),
         // The agent library depends on Shared only (see docs/architecture.md).
-        .target(name: "Agent", dependencies: ["Shared"]),
+        .target(
+            name: "Agent",
+            dependencies: [
+                "Shared",
+                .product(name: "Subprocess", package: "swift-subprocess"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ]
+        ),
         .executableTarget(
             name: "tender-controller",
             dependencies: ["Controller", .product(name: "ArgumentParser", package: "swift-argument-parser")]

@@ -1,0 +1,161 @@
+import Foundation
+import NIOConcurrencyHelpers
+import Shared
+import Subprocess
+import SystemPackage
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Runs one `runShellScript` step: the lines go into a script file run by `sh` in a
+/// session (and process group) of its own, with stdout and stderr going to files.
+///
+/// Files rather than pipes: output of any size costs no memory, and a background
+/// child that keeps the output open cannot hang the step: the step ends when the
+/// script's own process exits. On timeout or cancel the whole process group is
+/// killed, so nothing the script started is left behind.
+public struct ShellStepRunner: Sendable {
+    public struct Outcome: Sendable, Equatable {
+        public enum Ending: Sendable, Equatable {
+            case exited(Int32)
+            /// Killed by a signal the runner did not send.
+            case signaled(Int32)
+            case timedOut
+            case cancelled
+        }
+
+        public var ending: Ending
+        public var stdoutFile: URL
+        public var stderrFile: URL
+        public var duration: Duration
+    }
+
+    /// Lets another task cancel a running step (the controller's cancel).
+    public final class Handle: Sendable {
+        private let state = NIOLockedValueBox<(pid: pid_t?, cancelled: Bool)>((nil, false))
+
+        public init() {}
+
+        func started(pid: pid_t) -> Bool {
+            state.withLockedValue { state in
+                state.pid = pid
+                return !state.cancelled
+            }
+        }
+
+        public func cancel() {
+            let pid = state.withLockedValue { state -> pid_t? in
+                state.cancelled = true
+                return state.pid
+            }
+            if let pid { ShellStepRunner.killGroup(pid) }
+        }
+
+        var isCancelled: Bool { state.withLockedValue { $0.cancelled } }
+    }
+
+    public var shell: String = "/bin/sh"
+
+    public init() {}
+
+    /// - Parameters:
+    ///   - workDirectory: a private directory for this step's script and output files.
+    ///   - userID/groupID: run as this user (the agent runs as root).
+    public func run(
+        _ inputs: RunShellScriptInputs,
+        workDirectory: URL,
+        environment: [String: String] = [:],
+        userID: uid_t? = nil,
+        groupID: gid_t? = nil,
+        handle: Handle = Handle()
+    ) async throws -> Outcome {
+        try SecureFile.makeDirectory(workDirectory, mode: 0o700)
+        let script = workDirectory.appendingPathComponent("script.sh")
+        try SecureFile.write(inputs.runCommand.joined(separator: "\n") + "\n", to: script, mode: 0o700)
+        let stdoutFile = workDirectory.appendingPathComponent("stdout")
+        let stderrFile = workDirectory.appendingPathComponent("stderr")
+        let out = try FileDescriptor.open(FilePath(stdoutFile.path), .writeOnly, options: [.create, .truncate], permissions: [.ownerReadWrite])
+        let err = try FileDescriptor.open(FilePath(stderrFile.path), .writeOnly, options: [.create, .truncate], permissions: [.ownerReadWrite])
+        if let userID {
+            // The script and its output files must be usable by the user it runs as.
+            for path in [workDirectory.path, script.path, stdoutFile.path, stderrFile.path] {
+                _ = chown(path, userID, groupID ?? gid_t(bitPattern: -1))
+            }
+        }
+
+        if let dir = inputs.workingDirectory {
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDirectory), isDirectory.boolValue else {
+                try? out.close()
+                try? err.close()
+                throw TenderError.validation("working directory \(dir) does not exist")
+            }
+        }
+
+        let started = ContinuousClock.now
+        let timedOut = NIOLockedValueBox(false)
+        let pidBox = NIOLockedValueBox<pid_t?>(nil)
+        let result = try await withThrowingTaskGroup(of: TerminationStatus?.self) { group in
+            let shell = self.shell
+            let workingDirectoryPath = inputs.workingDirectory
+            group.addTask {
+                var options = PlatformOptions()
+                options.createSession = true
+                options.userID = userID
+                options.groupID = groupID
+                var env: [Environment.Key: String?] = [:]
+                for (key, value) in environment { env[Environment.Key(stringLiteral: key)] = value }
+                let workingDirectory = workingDirectoryPath.map { FilePath($0) }
+                let execution = try await Subprocess.run(
+                    .path(FilePath(shell)),
+                    arguments: [script.path],
+                    environment: .inherit.updating(env),
+                    workingDirectory: workingDirectory,
+                    platformOptions: options,
+                    input: .none,
+                    output: .fileDescriptor(out, closeAfterSpawningProcess: true),
+                    error: .fileDescriptor(err, closeAfterSpawningProcess: true)
+                ) { execution in
+                    let pid = execution.processIdentifier.value
+                    pidBox.withLockedValue { $0 = pid }
+                    // A cancel that came before the process existed takes effect now.
+                    if !handle.started(pid: pid) { Self.killGroup(pid) }
+                }
+                return execution.terminationStatus
+            }
+            group.addTask {
+                try await Task.sleep(for: .seconds(inputs.timeoutSeconds))
+                timedOut.withLockedValue { $0 = true }
+                if let pid = pidBox.withLockedValue({ $0 }) { Self.killGroup(pid) }
+                return nil
+            }
+            while let next = try await group.next() {
+                if let status = next {
+                    group.cancelAll()
+                    return status
+                }
+            }
+            throw TenderError(.internalError, "the step ended without a status")
+        }
+        // Whatever the script left running in its group goes too when it was stopped.
+        let ending: Outcome.Ending
+        if timedOut.withLockedValue({ $0 }) {
+            ending = .timedOut
+        } else if handle.isCancelled {
+            ending = .cancelled
+        } else {
+            switch result {
+            case .exited(let code): ending = .exited(code)
+            case .signaled(let signal): ending = .signaled(signal)
+            }
+        }
+        return Outcome(ending: ending, stdoutFile: stdoutFile, stderrFile: stderrFile, duration: .now - started)
+    }
+
+    /// SIGKILL to the whole process group (the script ran as a session leader, so its
+    /// process group id is its pid).
+    static func killGroup(_ pid: pid_t) {
+        _ = kill(-pid, SIGKILL)
+    }
+}
