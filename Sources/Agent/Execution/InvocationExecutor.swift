@@ -1,0 +1,145 @@
+import Foundation
+import Shared
+
+/// Runs the resolved steps of one invocation in order, with SSM's step rules:
+/// a precondition that does not hold skips the step; a failed step lets the
+/// document continue unless its `onFailure` says `exit` (or `successAndExit`);
+/// `onSuccess: exit` ends it early; a timeout or a cancel ends it; the
+/// `finallyStep` runs in every case.
+public struct InvocationExecutor: Sendable {
+    public struct StepResult: Sendable, Equatable, Codable {
+        public var name: String
+        /// `Success`, `Failed`, `TimedOut`, `Cancelled` or `Skipped`.
+        public var status: String
+        public var responseCode: Int?
+    }
+
+    public struct Outcome: Sendable, Equatable, Codable {
+        public var status: InvocationStatus
+        public var statusDetails: String
+        public var responseCode: Int
+        /// Inline output, cut to the limits.
+        public var stdout: String
+        public var stderr: String
+        /// The whole output of every step, in order, for the controller to store.
+        public var fullStdoutFile: String
+        public var fullStderrFile: String
+        public var steps: [StepResult]
+    }
+
+    public var runner = ShellStepRunner()
+    /// The platform the agent runs on, checked against preconditions.
+    public var platformType = "Linux"
+
+    public init() {}
+
+    public func run(_ steps: [ResolvedStep], workDirectory: URL, environment: [String: String] = [:], handle: ShellStepRunner.Handle = .init()) async throws -> Outcome {
+        try SecureFile.makeDirectory(workDirectory, mode: 0o700)
+        let fullStdout = workDirectory.appendingPathComponent("stdout.all")
+        let fullStderr = workDirectory.appendingPathComponent("stderr.all")
+        for file in [fullStdout, fullStderr] {
+            guard FileManager.default.createFile(atPath: file.path, contents: nil, attributes: [.posixPermissions: 0o600]) else {
+                throw TenderError(.internalError, "cannot create \(file.path)")
+            }
+        }
+
+        var results: [StepResult] = []
+        var failed = false
+        var ending: (status: InvocationStatus, details: String)?
+        var responseCode = 0
+        var stop = false
+
+        for (index, step) in steps.enumerated() {
+            if stop && !step.finallyStep {
+                results.append(StepResult(name: step.name, status: "Skipped", responseCode: nil))
+                continue
+            }
+            if let precondition = step.precondition, !precondition.holds(platformType: platformType) {
+                results.append(StepResult(name: step.name, status: "Skipped", responseCode: nil))
+                continue
+            }
+            guard step.kind == .runShellScript else {
+                // Other actions (patching) arrive with their own issue; say so plainly.
+                let message = "step '\(step.name)': action \(step.action) is not supported by this agent yet\n"
+                try append(Data(message.utf8), to: fullStderr)
+                results.append(StepResult(name: step.name, status: "Failed", responseCode: nil))
+                failed = true
+                responseCode = 1
+                if step.onFailure != .successAndExit { stop = true }
+                continue
+            }
+            let inputs = try step.shellScriptInputs()
+            let stepDir = workDirectory.appendingPathComponent("step-\(index)")
+            let outcome = try await runner.run(inputs, workDirectory: stepDir, environment: environment, handle: handle)
+            try append(contentsOf: outcome.stdoutFile, to: fullStdout)
+            try append(contentsOf: outcome.stderrFile, to: fullStderr)
+            switch outcome.ending {
+            case .exited(0):
+                results.append(StepResult(name: step.name, status: "Success", responseCode: 0))
+                responseCode = 0
+                if step.onSuccess == .exit { stop = true }
+            case .exited(let code):
+                results.append(StepResult(name: step.name, status: "Failed", responseCode: Int(code)))
+                responseCode = Int(code)
+                switch step.onFailure {
+                case .successAndExit?:
+                    stop = true
+                case .exit?:
+                    failed = true
+                    stop = true
+                case nil:
+                    failed = true
+                }
+            case .signaled(let signal):
+                results.append(StepResult(name: step.name, status: "Failed", responseCode: 128 + Int(signal)))
+                responseCode = 128 + Int(signal)
+                failed = true
+                if step.onFailure == .exit { stop = true }
+            case .timedOut:
+                results.append(StepResult(name: step.name, status: "TimedOut", responseCode: nil))
+                responseCode = -1
+                ending = ending ?? (.timedOut, StatusDetails.executionTimedOut)
+                stop = true
+            case .cancelled:
+                results.append(StepResult(name: step.name, status: "Cancelled", responseCode: nil))
+                responseCode = -1
+                ending = (.cancelled, StatusDetails.cancelled)
+                stop = true
+            }
+        }
+
+        let (status, details) = ending ?? (failed ? (.failed, StatusDetails.failed) : (.success, StatusDetails.success))
+        let stdout = OutputLimits.inline(Self.readText(fullStdout, limit: OutputLimits.inlineStdout + 1), limit: OutputLimits.inlineStdout).text
+        let stderr = OutputLimits.inline(Self.readText(fullStderr, limit: OutputLimits.inlineStderr + 1), limit: OutputLimits.inlineStderr).text
+        return Outcome(status: status, statusDetails: details, responseCode: responseCode, stdout: stdout, stderr: stderr,
+                       fullStdoutFile: fullStdout.path, fullStderrFile: fullStderr.path, steps: results)
+    }
+
+    private func append(_ data: Data, to url: URL) throws {
+        let handle = try FileHandle(forWritingTo: url)
+        defer { try? handle.close() }
+        try handle.seekToEnd()
+        try handle.write(contentsOf: data)
+    }
+
+    /// Copies in 64 KiB pieces: a step's output may be far larger than the agent's memory budget.
+    private func append(contentsOf source: URL, to url: URL) throws {
+        let input = try FileHandle(forReadingFrom: source)
+        defer { try? input.close() }
+        let output = try FileHandle(forWritingTo: url)
+        defer { try? output.close() }
+        try output.seekToEnd()
+        while let chunk = try input.read(upToCount: 64 * 1024), !chunk.isEmpty {
+            try output.write(contentsOf: chunk)
+        }
+    }
+
+    /// At most `limit` characters from the start of the file (reading 4 bytes per
+    /// character at most), decoded leniently: output need not be UTF-8.
+    static func readText(_ url: URL, limit: Int) -> String {
+        guard let handle = try? FileHandle(forReadingFrom: url) else { return "" }
+        defer { try? handle.close() }
+        let data = (try? handle.read(upToCount: limit * 4)) ?? Data()
+        return String(String(decoding: data, as: UTF8.self).prefix(limit))
+    }
+}
