@@ -77,6 +77,18 @@ public enum ChannelMessage: Sendable, Equatable {
     case error(Notice)
     case renewCertificate(CertificateRenewalRequest)
     case certificateRenewed(CertificateRenewal)
+    /// Controller → agent: run this (the agent spools it, then acknowledges).
+    case runInvocation(RunInvocation)
+    /// Agent → controller: spooled (also sent again for a duplicate).
+    case invocationAccepted(InvocationRef)
+    /// Agent → controller: the first step is starting.
+    case invocationStarted(InvocationRef)
+    /// Agent → controller: the outcome (repeated until confirmed).
+    case invocationResult(InvocationResult)
+    /// Controller → agent: the result is stored; the agent may forget it.
+    case resultStored(InvocationRef)
+    /// Controller → agent: stop this invocation (kill its process group) or drop it if queued.
+    case cancelInvocation(InvocationRef)
     /// A type this side does not know: logged and ignored, so newer peers can add messages.
     case unknown(type: String)
 
@@ -88,6 +100,12 @@ public enum ChannelMessage: Sendable, Equatable {
         case .error: return "error"
         case .renewCertificate: return "renewCertificate"
         case .certificateRenewed: return "certificateRenewed"
+        case .runInvocation: return "runInvocation"
+        case .invocationAccepted: return "invocationAccepted"
+        case .invocationStarted: return "invocationStarted"
+        case .invocationResult: return "invocationResult"
+        case .resultStored: return "resultStored"
+        case .cancelInvocation: return "cancelInvocation"
         case .unknown(let type): return type
         }
     }
@@ -126,6 +144,12 @@ public struct ChannelCodec: Sendable {
         case .error(let b): return try wrap(b)
         case .renewCertificate(let b): return try wrap(b)
         case .certificateRenewed(let b): return try wrap(b)
+        case .runInvocation(let b): return try wrap(b)
+        case .invocationAccepted(let b): return try wrap(b)
+        case .invocationStarted(let b): return try wrap(b)
+        case .invocationResult(let b): return try wrap(b)
+        case .resultStored(let b): return try wrap(b)
+        case .cancelInvocation(let b): return try wrap(b)
         case .unknown: return try wrap(Empty())
         }
     }
@@ -154,6 +178,12 @@ public struct ChannelCodec: Sendable {
         case "error": message = .error(try body(Notice.self))
         case "renewCertificate": message = .renewCertificate(try body(CertificateRenewalRequest.self))
         case "certificateRenewed": message = .certificateRenewed(try body(CertificateRenewal.self))
+        case "runInvocation": message = .runInvocation(try body(RunInvocation.self))
+        case "invocationAccepted": message = .invocationAccepted(try body(InvocationRef.self))
+        case "invocationStarted": message = .invocationStarted(try body(InvocationRef.self))
+        case "invocationResult": message = .invocationResult(try body(InvocationResult.self))
+        case "resultStored": message = .resultStored(try body(InvocationRef.self))
+        case "cancelInvocation": message = .cancelInvocation(try body(InvocationRef.self))
         default: message = .unknown(type: header.type)
         }
         return (message, header.id)
