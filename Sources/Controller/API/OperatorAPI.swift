@@ -15,6 +15,7 @@ struct OperatorAPI: Sendable {
     let instances: InstanceService
     let tokens: TokenService
     let documents: DocumentService
+    let commands: CommandService?
     let logger: Logger
 
     var routes: [APIRoute] {
@@ -75,6 +76,34 @@ struct OperatorAPI: Sendable {
                 try await documents.delete(try call.parameter("name"))
                 return .noContent
             },
+            APIRoute(method: .post, path: "/v1/commands", role: .operator) { call in
+                .json(.created, try await commandService().send(try call.decode(SendCommandRequest.self), by: call.principal?.id))
+            },
+            APIRoute(method: .get, path: "/v1/commands", role: .readOnly) { call in
+                let limit = try call.queryValues("limit").first.map { text -> Int in
+                    guard let n = Int(text), n > 0 else { throw TenderError.validation("limit must be a positive whole number") }
+                    return n
+                }
+                return .json(.ok, try await commandService().list(limit: limit ?? 50))
+            },
+            APIRoute(method: .get, path: "/v1/commands/{id}", role: .readOnly) { call in
+                .json(.ok, try await commandService().show(try call.parameter("id")))
+            },
+            APIRoute(method: .post, path: "/v1/commands/{id}/cancel", role: .operator) { call in
+                .json(.ok, try await commandService().cancel(try call.parameter("id")))
+            },
+            APIRoute(method: .get, path: "/v1/commands/{id}/output", role: .readOnly) { call in
+                guard let instance = call.queryValues("instance").first else { throw TenderError.validation("give the instance: ?instance=mi-…") }
+                let data = try await commandService().output(try call.parameter("id"), instanceID: instance, stream: call.queryValues("stream").first ?? "stdout")
+                return .raw(.ok, contentType: "application/octet-stream", ByteBuffer(bytes: data))
+            },
+            APIRoute(method: .get, path: "/v1/events", role: .readOnly) { call in
+                let since = try call.queryValues("since").first.map { text -> Int in
+                    guard let n = Int(text), n >= 0 else { throw TenderError.validation("since must be a whole number (an event seq)") }
+                    return n
+                }
+                return .json(.ok, try await commandService().events(after: since ?? 0, limit: 1000))
+            },
             APIRoute(method: .get, path: "/v1/tokens", role: .admin) { _ in
                 .json(.ok, try await tokens.list())
             },
@@ -86,6 +115,11 @@ struct OperatorAPI: Sendable {
                 return .noContent
             },
         ]
+    }
+
+    private func commandService() throws -> CommandService {
+        guard let commands else { throw TenderError(.unavailable, "Run Command is not available on this controller") }
+        return commands
     }
 
     func makeRouter() -> Router<BasicRequestContext> {

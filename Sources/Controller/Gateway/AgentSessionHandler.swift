@@ -16,6 +16,8 @@ final class AgentSessionHandler: Sendable {
     let heartbeatInterval: Double
     let heartbeatTimeout: Double
     let logger: Logger
+    /// Set once the Run Command parts exist (they need the registry this handler fills).
+    let reports = NIOLockedValueBox<InvocationReports?>(nil)
     private let codec = ChannelCodec()
 
     init(store: any Store, registry: ConnectionRegistry, ca: CertificateAuthority, heartbeatInterval: Double, heartbeatTimeout: Double, logger: Logger) {
@@ -70,6 +72,10 @@ final class AgentSessionHandler: Sendable {
                     old.writeAndFlush(WebSocketFrame(fin: true, opcode: .connectionClose, data: buffer)).whenComplete { _ in old.close(promise: nil) }
                 }
                 registered = true
+                // Work that waited for this agent goes out now.
+                if let dispatcher = reports.withLockedValue({ $0 })?.dispatcher {
+                    Task { await dispatcher.kickAll() }
+                }
                 logger.info("agent online", metadata: ["agentVersion": "\(hello.agentVersion)", "peer": "\(peer ?? "?")"])
                 // A deregistration that raced with this hello must still win.
                 if let current = try await store.instance(id: instanceID), current.state != .active {
@@ -152,6 +158,14 @@ final class AgentSessionHandler: Sendable {
                 logger.notice("renewed agent certificate", metadata: ["notAfter": "\(ISOTime.format(certificate.notValidAfter))"])
             } catch let error as TenderError {
                 try await send(.error(Notice(code: error.code.rawValue, message: error.message)), outbound, id: id)
+            }
+        case .invocationAccepted:
+            break
+        case .invocationStarted(let ref):
+            await reports.withLockedValue({ $0 })?.started(ref, instanceID: instanceID)
+        case .invocationResult(let result):
+            if let reports = reports.withLockedValue({ $0 }), await reports.result(result, instanceID: instanceID) {
+                try await send(.resultStored(InvocationRef(invocationId: result.invocationId)), outbound)
             }
         case .unknown(let type):
             logger.debug("ignoring unknown message type", metadata: ["type": "\(type)"])

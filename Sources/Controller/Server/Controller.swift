@@ -89,13 +89,19 @@ public struct Controller: Sendable {
         let registration = RegistrationService(store: store, ca: ca, throttle: RegistrationThrottle(), logger: logger.with(label: "registration"))
         let endpoints = AgentHTTPEndpoints(registration: registration, caPEM: try CertificateTools.pem(ca.certificate), store: store, logger: logger.with(label: "gateway"))
         let gateway = AgentGateway(host: configuration.agentListen.host, port: configuration.agentListen.port, sslContext: agentContext, sessions: sessions, endpoints: endpoints, logger: logger.with(label: "gateway"))
+        let dispatcher = Dispatcher(store: store, registry: registry, logger: logger.with(label: "dispatcher"))
+        let outputs = OutputStore(dataDirectory: dataDir.url)
+        let reports = InvocationReports(store: store, outputs: outputs, dispatcher: dispatcher, logger: logger.with(label: "dispatcher"))
+        sessions.reports.withLockedValue { $0 = reports }
+        let documents = DocumentService(store: store)
         let presence = PresenceMonitor(registry: registry, store: store, sessions: sessions, heartbeatTimeout: .milliseconds(Int64(configuration.heartbeatTimeout * 1000)), logger: logger.with(label: "presence"))
 
         let api = OperatorAPI(
             activations: ActivationService(store: store, caFingerprint: ca.fingerprint),
             instances: InstanceService(store: store, registry: registry, sessions: sessions),
             tokens: tokens,
-            documents: DocumentService(store: store),
+            documents: documents,
+            commands: CommandService(store: store, documents: documents, dispatcher: dispatcher, outputs: outputs),
             logger: logger.with(label: "api")
         )
         let apiPort = AsyncStream.makeStream(of: Int.self)
@@ -111,7 +117,7 @@ public struct Controller: Sendable {
         )
 
         var groupConfiguration = ServiceGroupConfiguration(
-            services: [.init(service: gateway), .init(service: presence), .init(service: app)],
+            services: [.init(service: gateway), .init(service: presence), .init(service: DispatcherLoop(dispatcher: dispatcher, interval: .seconds(1))), .init(service: app)],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger
         )

@@ -44,6 +44,7 @@ struct OpenAPIDocumentTests {
             instances: InstanceService(store: store, registry: registry, sessions: sessions),
             tokens: TokenService(store: store),
             documents: DocumentService(store: store),
+            commands: nil,
             logger: logger
         )
         let signatures = api.routes.map { RouteSignature(method: $0.method.rawValue.uppercased(), path: $0.path, role: $0.role) }

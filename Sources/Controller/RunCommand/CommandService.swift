@@ -1,0 +1,103 @@
+import Foundation
+import Shared
+
+/// Run Command for operators: checks the document and parameters, resolves the
+/// targets, stores the command with one invocation per instance (before anything
+/// is sent) and lets the dispatcher take it from there.
+public struct CommandService: Sendable {
+    public static let defaultTimeout = 600
+    public static let timeoutRange = 30...2_592_000
+
+    let store: any Store
+    let documents: DocumentService
+    let dispatcher: Dispatcher
+    let outputs: OutputStore
+
+    init(store: any Store, documents: DocumentService, dispatcher: Dispatcher, outputs: OutputStore) {
+        self.store = store
+        self.documents = documents
+        self.dispatcher = dispatcher
+        self.outputs = outputs
+    }
+
+    public func send(_ request: SendCommandRequest, by tokenID: String?, now: Date = Date()) async throws -> CommandInfo {
+        guard !request.targets.isEmpty else { throw TenderError.validation("give at least one target (ids=…, tag:KEY=VALUE, tag-key=KEY or *)") }
+        let filters = try request.targets.map(TargetFilter.init(parsing:))
+        let concurrency = try RateLimit(parsing: request.maxConcurrency ?? "50", what: "maxConcurrency")
+        let maxErrors = try RateLimit(parsing: request.maxErrors ?? "0", what: "maxErrors")
+        let timeout = request.timeoutSeconds ?? Self.defaultTimeout
+        guard Self.timeoutRange.contains(timeout) else {
+            throw TenderError.validation("timeout must be between \(Self.timeoutRange.lowerBound) and \(Self.timeoutRange.upperBound) seconds, got \(timeout)")
+        }
+        if let comment = request.comment, comment.count > 100 { throw TenderError.validation("comment is longer than 100 characters") }
+
+        let (document, version, _) = try await documents.resolve(request.documentName, version: request.documentVersion)
+        let steps = try document.resolvedSteps(parameters: request.parameters ?? [:])
+        let instances = try await store.instances().filter { TargetFilter.allMatch(filters, instanceID: $0.id, tags: $0.tags) }
+        guard !instances.isEmpty else {
+            throw TenderError.validation("no registered instance matches the targets \(request.targets.joined(separator: " "))")
+        }
+
+        let id = UUID().uuidString.lowercased()
+        let encoder = JSON.encoder()
+        let command = CommandRecord(
+            id: id, documentName: request.documentName, documentVersion: version,
+            parametersJSON: String(decoding: try encoder.encode(try document.resolveParameters(request.parameters ?? [:])), as: UTF8.self),
+            targetsJSON: String(decoding: try encoder.encode(request.targets), as: UTF8.self),
+            stepsJSON: String(decoding: try encoder.encode(steps), as: UTF8.self),
+            maxConcurrency: concurrency, maxErrors: maxErrors, deliveryTimeoutSeconds: timeout,
+            comment: request.comment, createdAt: now, createdBy: tokenID, targetCount: instances.count
+        )
+        let invocations = instances.enumerated().map { InvocationRecord(commandID: id, instanceID: $1.id, position: $0, updatedAt: now) }
+        try await store.insertCommand(command, invocations: invocations)
+        await dispatcher.kick(commandID: id, now: now)
+        return try await show(id)
+    }
+
+    public func list(limit: Int = 50) async throws -> [CommandInfo] {
+        try await store.commands(limit: max(1, min(limit, 1000))).map { Self.info($0, invocations: nil) }
+    }
+
+    public func show(_ id: String) async throws -> CommandInfo {
+        guard let command = try await store.command(id: id) else { throw TenderError.notFound("command \(id) does not exist") }
+        return Self.info(command, invocations: try await store.invocations(commandID: id))
+    }
+
+    public func cancel(_ id: String, now: Date = Date()) async throws -> CommandInfo {
+        guard let command = try await store.command(id: id) else { throw TenderError.notFound("command \(id) does not exist") }
+        guard try await store.requestCancel(commandID: id, at: now) else {
+            throw TenderError(.conflict, "command \(id) already finished (\(command.status.rawValue))")
+        }
+        await dispatcher.kick(commandID: id, now: now)
+        return try await show(id)
+    }
+
+    /// The full output of one invocation (stdout or stderr), byte for byte.
+    public func output(_ id: String, instanceID: String, stream: String) async throws -> Data {
+        guard ["stdout", "stderr"].contains(stream) else { throw TenderError.validation("stream must be stdout or stderr") }
+        guard let invocation = try await store.invocation(commandID: id, instanceID: instanceID) else {
+            throw TenderError.notFound("command \(id) has no invocation on \(instanceID)")
+        }
+        if let data = try outputs.read(commandID: id, instanceID: instanceID, stream: stream) { return data }
+        return Data((stream == "stdout" ? invocation.stdout : invocation.stderr).utf8)
+    }
+
+    public func events(after seq: Int, limit: Int) async throws -> [EventInfo] {
+        try await store.events(after: max(0, seq), limit: max(1, min(limit, 10_000))).map {
+            EventInfo(seq: $0.seq, at: $0.at, commandId: $0.commandID, instanceId: $0.instanceID, status: $0.status, statusDetails: $0.statusDetails)
+        }
+    }
+
+    static func info(_ c: CommandRecord, invocations: [InvocationRecord]?) -> CommandInfo {
+        CommandInfo(
+            commandId: c.id, documentName: c.documentName, documentVersion: c.documentVersion, status: c.status, statusDetails: c.statusDetails,
+            targetCount: c.targetCount, completedCount: c.completedCount, errorCount: c.errorCount, deliveryTimedOutCount: c.deliveryTimedOutCount,
+            maxConcurrency: c.maxConcurrency.description, maxErrors: c.maxErrors.description, timeoutSeconds: c.deliveryTimeoutSeconds,
+            comment: c.comment, createdAt: c.createdAt, finishedAt: c.finishedAt,
+            invocations: invocations?.map {
+                InvocationInfo(instanceId: $0.instanceID, status: $0.status, statusDetails: $0.statusDetails, responseCode: $0.responseCode,
+                               stdout: $0.stdout, stderr: $0.stderr, startedAt: $0.startedAt, endedAt: $0.endedAt)
+            }
+        )
+    }
+}

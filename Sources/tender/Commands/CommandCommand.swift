@@ -1,0 +1,127 @@
+import ArgumentParser
+import Foundation
+import Shared
+
+struct CommandCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "command",
+        abstract: "Run Command: run a document on instances and follow the results.",
+        subcommands: [Send.self, List.self, Show.self, Cancel.self, FullOutput.self]
+    )
+
+    struct Send: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Send a command to every instance the targets match.")
+        @OptionGroup var globals: GlobalOptions
+        @Option(help: "Document name, e.g. Tender-RunShellScript.") var document: String
+        @Option(help: "A version of a custom document (default: the latest).") var documentVersion: Int?
+        @Option(help: "ids=mi-a,mi-b | tag:KEY=V1,V2 | tag-key=KEY | * (repeatable; all must match).") var target: [String] = []
+        @Option(help: "KEY=VALUE (repeat a key for a StringList).") var param: [String] = []
+        @Option(help: "Parameters as a JSON object, e.g. '{\"commands\":[\"uptime\"]}'.") var paramsJson: String?
+        @Option(help: "How many instances run it at once: a count or a percentage (default 50).") var maxConcurrency: String?
+        @Option(help: "How many errors stop sending: a count or a percentage (default 0).") var maxErrors: String?
+        @Option(help: "Delivery timeout in seconds (default 600).") var timeout: Int?
+        @Option(help: "Free text (up to 100 characters).") var comment: String?
+        @Flag(help: "Wait until it finishes, showing progress on stderr; exit 1 unless it ends Success.") var wait = false
+
+        func run() async throws {
+            guard !target.isEmpty else { throw CLIError.usage("give at least one --target") }
+            for text in target { _ = try TargetFilter(parsing: text) }
+            if let maxConcurrency { _ = try RateLimit(parsing: maxConcurrency, what: "--max-concurrency") }
+            if let maxErrors { _ = try RateLimit(parsing: maxErrors, what: "--max-errors") }
+            let parameters = try ParameterInput.values(params: param, paramsJSON: paramsJson)
+            let request = SendCommandRequest(documentName: document, documentVersion: documentVersion, parameters: parameters, targets: target,
+                                             maxConcurrency: maxConcurrency, maxErrors: maxErrors, timeoutSeconds: timeout, comment: comment)
+            let client = try globals.client()
+            let sent = try await client.post("/v1/commands", body: request, as: CommandInfo.self)
+            guard wait else {
+                if globals.output == .json { return try Output.json(sent) }
+                print("Command \(sent.commandId): \(sent.status.rawValue), \(sent.targetCount) targets")
+                return
+            }
+            let final = try await Self.waitForEnd(sent.commandId, client: client)
+            if globals.output == .json { try Output.json(final) } else { Show.printTable(final) }
+            if final.status != .success { throw CLIError.failed("command \(final.commandId) ended \(final.status.rawValue) (\(final.statusDetails))") }
+        }
+
+        /// Polls until the command finishes, keeping one progress line on stderr.
+        static func waitForEnd(_ id: String, client: APIClient) async throws -> CommandInfo {
+            var last = ""
+            while true {
+                let info = try await client.get("/v1/commands/\(PathComponent.escape(id))", as: CommandInfo.self)
+                let line = "\(info.commandId): \(info.status.rawValue)  \(info.completedCount)/\(info.targetCount) done, \(info.errorCount) errors"
+                if line != last {
+                    FileHandle.standardError.write(Data(("\r" + line).utf8))
+                    last = line
+                }
+                if info.status.isTerminal {
+                    FileHandle.standardError.write(Data("\n".utf8))
+                    return info
+                }
+                try await Task.sleep(for: .milliseconds(500))
+            }
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List recent commands, newest first.")
+        @OptionGroup var globals: GlobalOptions
+        @Option(help: "How many (default 50).") var limit: Int = 50
+
+        func run() async throws {
+            let list = try await globals.client().get("/v1/commands", query: [("limit", String(limit))], as: [CommandInfo].self)
+            if globals.output == .json { return try Output.json(list) }
+            Output.table(["ID", "DOCUMENT", "STATUS", "DONE", "ERRORS", "CREATED", "COMMENT"], list.map {
+                [$0.commandId, $0.documentName, $0.status.rawValue, "\($0.completedCount)/\($0.targetCount)", String($0.errorCount), Output.time($0.createdAt), $0.comment ?? ""]
+            })
+        }
+    }
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show a command and its invocations.")
+        @OptionGroup var globals: GlobalOptions
+        @Argument(help: "Command id.") var id: String
+
+        func run() async throws {
+            let info = try await globals.client().get("/v1/commands/\(PathComponent.escape(id))", as: CommandInfo.self)
+            if globals.output == .json { return try Output.json(info) }
+            Self.printTable(info)
+        }
+
+        static func printTable(_ c: CommandInfo) {
+            Output.fields([
+                ("Command", c.commandId), ("Document", "\(c.documentName)\(c.documentVersion > 0 ? " v\(c.documentVersion)" : "")"),
+                ("Status", "\(c.status.rawValue) (\(c.statusDetails))"), ("Done", "\(c.completedCount) of \(c.targetCount), \(c.errorCount) errors, \(c.deliveryTimedOutCount) delivery timeouts"),
+                ("Created", Output.time(c.createdAt)), ("Finished", Output.time(c.finishedAt)),
+            ])
+            Output.table(["INSTANCE", "STATUS", "DETAILS", "CODE", "OUTPUT"], (c.invocations ?? []).map {
+                [$0.instanceId, $0.status.rawValue, $0.statusDetails, $0.responseCode.map(String.init) ?? "-",
+                 String($0.stdout.split(separator: "\n").first ?? "").prefix(60).description]
+            })
+        }
+    }
+
+    struct Cancel: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Cancel a command: pending invocations are dropped, running ones killed.")
+        @OptionGroup var globals: GlobalOptions
+        @Argument(help: "Command id.") var id: String
+
+        func run() async throws {
+            let info = try await globals.client().post("/v1/commands/\(PathComponent.escape(id))/cancel", body: [String: String](), as: CommandInfo.self)
+            if globals.output == .json { try Output.json(info) } else { print("Command \(info.commandId): \(info.status.rawValue)") }
+        }
+    }
+
+    struct FullOutput: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "output", abstract: "Print the full output of one invocation, byte for byte.")
+        @OptionGroup var globals: GlobalOptions
+        @Argument(help: "Command id.") var id: String
+        @Option(help: "The instance (mi-...).") var instance: String
+        @Flag(help: "Standard error instead of standard output.") var stderr = false
+
+        func run() async throws {
+            let data = try await globals.client().send(.GET, "/v1/commands/\(PathComponent.escape(id))/output",
+                                                       query: [("instance", instance), ("stream", stderr ? "stderr" : "stdout")], body: nil)
+            FileHandle.standardOutput.write(data)
+        }
+    }
+}
