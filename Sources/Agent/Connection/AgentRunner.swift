@@ -30,6 +30,8 @@ public final class AgentRunner: Sendable {
     let logger: Logger
     let backoffBase: Double
     let backoffCap: Double
+    /// Invocations the agent runs at once; the rest wait their turn.
+    let maxConcurrentInvocations: Int
     private let codec = ChannelCodec()
     /// When the outstanding renewal request was sent, if one is.
     private let renewalRequested = NIOLockedValueBox<ContinuousClock.Instant?>(nil)
@@ -37,11 +39,13 @@ public final class AgentRunner: Sendable {
     private let currentCertificate = NIOLockedValueBox<Certificate?>(nil)
     private let status = NIOLockedValueBox<AgentStatus>(AgentStatus(state: "starting", since: Date(), pid: getpid(), lastError: nil))
 
-    public init(state: AgentStateDirectory, logger: Logger, backoffBase: Double = 0.5, backoffCap: Double = 30) {
+    public init(state: AgentStateDirectory, logger: Logger, backoffBase: Double = 0.5, backoffCap: Double = 30,
+                maxConcurrentInvocations: Int = AgentWorker.defaultMaxConcurrent) {
         self.state = state
         self.logger = logger
         self.backoffBase = backoffBase
         self.backoffCap = backoffCap
+        self.maxConcurrentInvocations = maxConcurrentInvocations
     }
 
     public func run() async throws {
@@ -51,11 +55,15 @@ public final class AgentRunner: Sendable {
         var logger = self.logger
         logger[metadataKey: "instance"] = "\(identity.instanceId)"
         logger.info("starting", metadata: ["controller": "\(controller)", "version": "\(TenderVersion.current)"])
+        // One worker for the process: its work outlives any one connection.
+        let worker = try AgentWorker(state: state, maxConcurrent: maxConcurrentInvocations,
+                                     environment: ["TENDER_INSTANCE_ID": identity.instanceId], logger: logger)
+        try await worker.start()
         while !Task.isCancelled {
             let connectedFor: Duration
             let started = ContinuousClock.now
             do {
-                try await session(identity: identity, controller: controller, logger: logger)
+                try await session(identity: identity, controller: controller, worker: worker, logger: logger)
                 connectedFor = .now - started
             } catch let error as Deregistered {
                 setStatus("deregistered", error: error.message)
@@ -102,7 +110,7 @@ public final class AgentRunner: Sendable {
     }
 
     /// One connection, from connect to close. Returns or throws when it ends.
-    private func session(identity: AgentIdentity, controller: ControllerURL, logger: Logger) async throws {
+    private func session(identity: AgentIdentity, controller: ControllerURL, worker: AgentWorker, logger: Logger) async throws {
         setStatus("connecting", error: nil)
         let client = ControllerClient(controller: controller, proxy: try ProxySettings.fromEnvironment(for: controller), tls: try tlsConfiguration())
         let ws: NIOAsyncChannel<WebSocketFrame, WebSocketFrame>
@@ -116,6 +124,18 @@ public final class AgentRunner: Sendable {
             }
             throw TenderError(.unavailable, "controller refused the channel (HTTP \(result.status.code)): \(error?.message ?? String(decoding: result.body, as: UTF8.self))")
         }
+        do {
+            try await converse(ws, identity: identity, worker: worker, logger: logger)
+        } catch {
+            // Whatever ended the session, the worker must stop writing to it.
+            await worker.disconnected()
+            throw error
+        }
+        await worker.disconnected()
+    }
+
+    /// Hello, welcome, then frames until the channel ends (always by throwing).
+    private func converse(_ ws: NIOAsyncChannel<WebSocketFrame, WebSocketFrame>, identity: AgentIdentity, worker: AgentWorker, logger: Logger) async throws {
         try await ws.executeThenClose { inbound, outbound in
             let host = HostInfo.current()
             let hello = Hello(protocolVersions: ChannelProtocol.supportedVersions, agentVersion: TenderVersion.current, platformName: host.platformName, platformVersion: host.platformVersion, hostname: host.hostname, ipAddresses: host.ipAddresses)
@@ -147,6 +167,9 @@ public final class AgentRunner: Sendable {
                 }
             }
             defer { heartbeat.cancel() }
+            // From here on the worker reports through this session (and resends what
+            // the controller has not confirmed).
+            await worker.connected(sender: { message in try await self.send(message, outbound) })
             do {
                 while let frame = try await iterator.next() {
                     lastHeard.withLockedValue { $0 = .now }
@@ -154,7 +177,7 @@ public final class AgentRunner: Sendable {
                     case .ping:
                         try await outbound.write(WebSocketFrame(fin: true, opcode: .pong, maskKey: .random(), data: frame.unmaskedData))
                     case .text:
-                        try await self.handle(frame.unmaskedData, identity: identity, logger: logger)
+                        try await self.handle(frame.unmaskedData, identity: identity, worker: worker, logger: logger)
                     case .connectionClose:
                         var data = frame.unmaskedData
                         let code = data.readInteger(as: UInt16.self)
@@ -202,7 +225,7 @@ public final class AgentRunner: Sendable {
         throw TenderError(.unavailable, "connection closed before welcome")
     }
 
-    private func handle(_ text: ByteBuffer, identity: AgentIdentity, logger: Logger) async throws {
+    private func handle(_ text: ByteBuffer, identity: AgentIdentity, worker: AgentWorker, logger: Logger) async throws {
         let message: ChannelMessage
         do {
             (message, _) = try codec.decode(Data(buffer: text))
@@ -224,6 +247,12 @@ public final class AgentRunner: Sendable {
             currentCertificate.withLockedValue { $0 = certificate }
             renewalRequested.withLockedValue { $0 = nil }
             logger.notice("certificate renewed", metadata: ["notAfter": "\(ISOTime.format(certificate.notValidAfter))"])
+        case .runInvocation(let run):
+            await worker.receive(run)
+        case .resultStored(let ref):
+            await worker.confirmed(ref.invocationId)
+        case .cancelInvocation(let ref):
+            await worker.cancel(ref.invocationId)
         case .error(let notice):
             logger.warning("controller reported an error", metadata: ["code": "\(notice.code)", "message": "\(notice.message)"])
         default:

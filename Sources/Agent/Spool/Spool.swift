@@ -97,6 +97,27 @@ public struct Spool<Item: Codable & Sendable, Outcome: Codable & Sendable>: Send
         try entries("results").map { id, url in (id, try JSON.decoder().decode(Outcome.self, from: Data(contentsOf: url))) }
     }
 
+    /// The ids of `unconfirmedOutcomes()`, oldest first, without reading the outcomes:
+    /// a sender can then hold one (possibly large) outcome in memory at a time.
+    public func unconfirmedIDs() throws -> [String] {
+        try entries("results").map(\.0)
+    }
+
+    /// The stored outcome of `id`, if it has one that is not yet confirmed.
+    public func outcome(of id: String) throws -> Outcome? {
+        try Self.validate(id: id)
+        let url = file("results", id, json: true)
+        guard exists(url) else { return nil }
+        return try JSON.decoder().decode(Outcome.self, from: Data(contentsOf: url))
+    }
+
+    /// When `markStarted` was called for `id`, if it was and the outcome is not yet recorded.
+    public func startedAt(of id: String) -> Date? {
+        guard (try? Self.validate(id: id)) != nil,
+              let data = try? Data(contentsOf: file("started", id, json: false)) else { return nil }
+        return ISOTime.parse(String(decoding: data, as: UTF8.self))
+    }
+
     /// The controller stored the outcome: forget it, keeping a tombstone against redelivery.
     public func confirm(id: String) throws {
         try Self.validate(id: id)

@@ -1,0 +1,396 @@
+import Foundation
+import Logging
+import Shared
+
+/// The agent's side of Run Command: takes work from the channel, spools it, runs it
+/// (at most `maxConcurrent` at once, the rest in arrival order) and reports on it
+/// until the controller confirms it stored the result (DESIGN.md, delivery semantics).
+///
+/// The spool is the source of truth; memory only holds what is queued and running.
+/// So the channel can come and go freely: a message that cannot be sent is simply
+/// dropped, and whatever matters (results) is read from the spool and sent again on
+/// the next connect. The controller stores a result once and ignores repeats.
+public actor AgentWorker {
+    /// Writes one message to the controller; throws when the channel is gone.
+    public typealias Sender = @Sendable (ChannelMessage) async throws -> Void
+
+    public static let defaultMaxConcurrent = 5
+
+    /// What an invocation that a crash, kill or reboot cut short reports. It is never
+    /// run again: a script half done may not be safe to start over (DESIGN.md).
+    public static let interruptedMessage = "the agent stopped while this invocation was running (crash, kill or reboot); it was not run again"
+
+    public nonisolated let spool: Spool<RunInvocation, InvocationResult>
+    /// `<root>/<invocationId>` is an invocation's private directory while it runs.
+    public nonisolated let workRoot: URL
+    public nonisolated let maxConcurrent: Int
+    private let executor: InvocationExecutor
+    /// Added to every invocation's environment (the agent adds its instance id).
+    private let environment: [String: String]
+    private let logger: Logger
+
+    private var sender: Sender?
+    /// Bumped on every connect and disconnect, so a resend outliving its connection stops.
+    private var connection = 0
+    private var resending: Task<Void, Never>?
+    /// Spooled, not yet started, in arrival order.
+    private var queue: [RunInvocation] = []
+    /// Executing now; one slot each. Cancel goes through the handle.
+    private var handles: [String: ShellStepRunner.Handle] = [:]
+    /// Every invocation task until it has sent its result (a little longer than its slot).
+    private var tasks: [String: Task<Void, Never>] = [:]
+    private var didStart = false
+
+    /// - Parameters:
+    ///   - state: the spool lives in `<state>/spool`, work directories in `<state>/work`.
+    ///   - maxConcurrent: invocations running at once (at least 1).
+    ///   - environment: variables every invocation gets, besides its own ids.
+    public init(
+        state: AgentStateDirectory,
+        maxConcurrent: Int = AgentWorker.defaultMaxConcurrent,
+        environment: [String: String] = [:],
+        executor: InvocationExecutor = InvocationExecutor(),
+        logger: Logger
+    ) throws {
+        try state.prepare()
+        self.spool = try Spool(directory: state.spoolDirectory)
+        self.workRoot = state.workDirectory
+        try SecureFile.makeDirectory(workRoot, mode: 0o700)
+        self.maxConcurrent = max(1, maxConcurrent)
+        self.environment = environment
+        self.executor = executor
+        self.logger = logger
+    }
+
+    // MARK: - Lifecycle
+
+    /// Picks up what the previous process left (call once, before connecting): work
+    /// received but never started is queued; work that was running is reported
+    /// `Failed`, never re-run; old tombstones and work directories are removed.
+    public func start() async throws {
+        guard !didStart else { return }
+        let recovery = try spool.recover()
+        didStart = true
+        do {
+            try spool.pruneTombstones()
+        } catch {
+            logger.warning("could not prune old spool tombstones", metadata: ["error": "\(error)"])
+        }
+        removeStaleWorkDirectories()
+        for (id, _) in recovery.interrupted where tasks[id] == nil {
+            logger.warning("an invocation was cut short by an agent stop; reporting it failed", metadata: ["invocation": "\(id)"])
+            let result = InvocationResult(
+                invocationId: id, status: .failed, statusDetails: StatusDetails.failed, responseCode: -1,
+                stdout: "", stderr: Self.interruptedMessage + "\n", fullStdout: nil, fullStderr: nil,
+                startedAt: spool.startedAt(of: id), endedAt: Date())
+            record(result)
+            await send(.invocationResult(result))
+        }
+        for (id, item) in recovery.toRun where tasks[id] == nil && !queue.contains(where: { $0.invocationId == id }) {
+            // The spool file is named by the id it was accepted under; that name rules.
+            var run = item
+            run.invocationId = id
+            queue.append(run)
+        }
+        if !recovery.toRun.isEmpty {
+            logger.info("resuming spooled work", metadata: ["count": "\(recovery.toRun.count)"])
+        }
+        pump()
+    }
+
+    /// The channel is up: messages go to `sender` from now on, and every result the
+    /// controller has not confirmed is sent again. Returns at once (the resend runs on
+    /// its own), so the caller can go on reading while large results go out.
+    public func connected(sender: @escaping Sender) {
+        self.sender = sender
+        connection &+= 1
+        resending?.cancel()
+        let generation = connection
+        resending = Task { await self.resend(generation: generation) }
+    }
+
+    /// The channel is down. Running work goes on; its results wait in the spool.
+    public func disconnected() {
+        sender = nil
+        connection &+= 1
+        resending?.cancel()
+        resending = nil
+    }
+
+    /// Returns once nothing is queued or running and every result produced so far was
+    /// recorded and handed to the sender (for shutdown and tests).
+    public func waitUntilIdle() async {
+        while let task = tasks.values.first {
+            await task.value
+        }
+    }
+
+    // MARK: - Messages from the controller
+
+    /// `runInvocation`: spool it, acknowledge it, and queue it if it is new. A
+    /// duplicate (a redelivery after a lost acknowledgement or a reconnect) is
+    /// acknowledged again with what the agent knows of it, never run again.
+    public func receive(_ run: RunInvocation) async {
+        let id = run.invocationId
+        let acceptance: Spool<RunInvocation, InvocationResult>.Acceptance
+        do {
+            acceptance = try spool.accept(id: id, item: run)
+        } catch let error as TenderError {
+            logger.warning("refused an invocation", metadata: ["error": "\(error.message)"])
+            await send(.error(Notice(code: error.code.rawValue, message: "runInvocation: \(error.message)")))
+            return
+        } catch {
+            // Not acknowledged, so the controller sends it again later.
+            logger.error("could not spool an invocation", metadata: ["invocation": "\(id)", "error": "\(error)"])
+            await send(.error(Notice(code: TenderError.Code.internalError.rawValue, message: "the agent could not spool invocation \(id): \(error)")))
+            return
+        }
+        await send(.invocationAccepted(InvocationRef(invocationId: id)))
+        switch acceptance {
+        case .accepted:
+            logger.info("invocation received", metadata: ["invocation": "\(id)", "document": "\(run.documentName)"])
+            queue.append(run)
+            pump()
+        case .duplicate:
+            switch spool.state(of: id) {
+            case .running?:
+                // The first start notice may have been lost with the old connection.
+                await send(.invocationStarted(InvocationRef(invocationId: id)))
+            case .finished?:
+                do {
+                    if let result = try spool.outcome(of: id) { await send(.invocationResult(result)) }
+                } catch {
+                    logger.error("could not read a spooled result", metadata: ["invocation": "\(id)", "error": "\(error)"])
+                }
+            case .waiting?, .confirmed?, nil:
+                break
+            }
+        }
+    }
+
+    /// `cancelInvocation`: kill it if running (the executor then reports `Cancelled`),
+    /// drop it with a `Cancelled` result if not started yet; anything else is ignored
+    /// (already finished: its result stands).
+    public func cancel(_ id: String) async {
+        if let handle = handles[id] {
+            logger.info("cancelling a running invocation", metadata: ["invocation": "\(id)"])
+            handle.cancel()
+            return
+        }
+        // Not started: queued, or spooled and about to be queued by `receive`.
+        guard tasks[id] == nil, (try? Spool<RunInvocation, InvocationResult>.validate(id: id)) != nil,
+              spool.state(of: id) == .waiting else { return }
+        queue.removeAll { $0.invocationId == id }
+        logger.info("cancelled a queued invocation", metadata: ["invocation": "\(id)"])
+        let result = InvocationResult(
+            invocationId: id, status: .cancelled, statusDetails: StatusDetails.cancelled, responseCode: -1,
+            stdout: "", stderr: "", fullStdout: nil, fullStderr: nil, startedAt: nil, endedAt: Date())
+        record(result)
+        await send(.invocationResult(result))
+    }
+
+    /// `resultStored`: the controller has the result; forget it (a tombstone stays
+    /// against redelivery).
+    public func confirmed(_ id: String) {
+        do {
+            try spool.confirm(id: id)
+        } catch {
+            logger.warning("could not confirm a result", metadata: ["invocation": "\(id.prefix(80))", "error": "\(error)"])
+        }
+    }
+
+    // MARK: - Running
+
+    /// Starts queued work while there are free slots, oldest first.
+    private func pump() {
+        while handles.count < maxConcurrent, !queue.isEmpty {
+            let run = queue.removeFirst()
+            let id = run.invocationId
+            // Cancelled (or otherwise settled) while it waited.
+            guard tasks[id] == nil, spool.state(of: id) == .waiting else { continue }
+            let handle = ShellStepRunner.Handle()
+            handles[id] = handle
+            tasks[id] = Task { await self.execute(run, handle: handle) }
+        }
+    }
+
+    private func execute(_ run: RunInvocation, handle: ShellStepRunner.Handle) async {
+        let id = run.invocationId
+        let result: InvocationResult
+        do {
+            // On disk before anything runs: after a crash this mark is what stops a re-run.
+            try spool.markStarted(id: id)
+            logger.info("invocation started", metadata: ["invocation": "\(id)"])
+            await send(.invocationStarted(InvocationRef(invocationId: id)))
+            var environment = self.environment
+            environment["TENDER_COMMAND_ID"] = run.commandId
+            environment["TENDER_INVOCATION_ID"] = id
+            result = await Self.perform(run, executor: executor, workDirectory: workRoot.appendingPathComponent(id, isDirectory: true),
+                                        environment: environment, handle: handle)
+        } catch {
+            // Without the mark it must not run: a crash could then make it run twice.
+            logger.error("could not mark an invocation started; not running it", metadata: ["invocation": "\(id)", "error": "\(error)"])
+            result = InvocationResult(
+                invocationId: id, status: .failed, statusDetails: StatusDetails.failed, responseCode: -1, stdout: "",
+                stderr: "the agent could not record the start of this invocation (\(Self.describe(error))); it was not run\n",
+                fullStdout: nil, fullStderr: nil, startedAt: nil, endedAt: Date())
+        }
+        logger.info("invocation finished", metadata: ["invocation": "\(id)", "status": "\(result.status.rawValue)"])
+        record(result)
+        handles[id] = nil
+        pump()
+        await send(.invocationResult(result))
+        tasks[id] = nil
+    }
+
+    /// Runs the steps off the actor and turns the outcome into a result. Steps that
+    /// cannot run at all (bad inputs, a missing working directory) end `Failed` with
+    /// the reason in stderr.
+    private static func perform(_ run: RunInvocation, executor: InvocationExecutor, workDirectory: URL,
+                                environment: [String: String], handle: ShellStepRunner.Handle) async -> InvocationResult {
+        let startedAt = Date()
+        do {
+            let outcome = try await executor.run(run.steps, workDirectory: workDirectory, environment: environment, handle: handle)
+            let full = FullOutput.read(stdout: URL(fileURLWithPath: outcome.fullStdoutFile), stderr: URL(fileURLWithPath: outcome.fullStderrFile),
+                                       budget: InvocationResult.maxFullOutputBytes)
+            return InvocationResult(
+                invocationId: run.invocationId, status: outcome.status, statusDetails: outcome.statusDetails,
+                responseCode: outcome.responseCode, stdout: outcome.stdout, stderr: outcome.stderr,
+                fullStdout: full.stdout.base64EncodedString(), fullStderr: full.stderr.base64EncodedString(),
+                startedAt: startedAt, endedAt: Date())
+        } catch {
+            return InvocationResult(
+                invocationId: run.invocationId, status: .failed, statusDetails: StatusDetails.failed, responseCode: -1,
+                stdout: "", stderr: "the agent could not run this invocation: \(describe(error))\n",
+                fullStdout: nil, fullStderr: nil, startedAt: startedAt, endedAt: Date())
+        }
+    }
+
+    /// Makes the result durable (it is what gets sent until confirmed) and drops the
+    /// work directory: its output is now in the result.
+    private func record(_ result: InvocationResult) {
+        do {
+            try spool.recordOutcome(id: result.invocationId, result)
+        } catch {
+            // Sent anyway: the controller may still store it. After a restart the
+            // start mark makes it a failed one, which the controller then ignores.
+            logger.error("could not spool a result", metadata: ["invocation": "\(result.invocationId)", "error": "\(error)"])
+        }
+        try? FileManager.default.removeItem(at: workRoot.appendingPathComponent(result.invocationId, isDirectory: true))
+    }
+
+    /// Work directories of invocations not running in this process are leftovers of
+    /// the previous one (whose invocations are reported failed, not resumed).
+    private func removeStaleWorkDirectories() {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: workRoot.path)) ?? []
+        for name in entries where tasks[name] == nil {
+            try? FileManager.default.removeItem(at: workRoot.appendingPathComponent(name))
+        }
+    }
+
+    // MARK: - Sending
+
+    /// Best effort: without a channel, or when the write fails, the message is dropped;
+    /// results are in the spool and go out again on the next connect.
+    private func send(_ message: ChannelMessage) async {
+        guard let sender else { return }
+        do {
+            try await sender(message)
+        } catch {
+            logger.debug("could not send; the spool keeps what matters", metadata: ["type": "\(message.type)", "error": "\(error)"])
+        }
+    }
+
+    /// After a connect: start notices for what is running (the controller may have
+    /// missed them) and every unconfirmed result, oldest first, one in memory at a time.
+    private func resend(generation: Int) async {
+        for id in handles.keys.sorted() {
+            guard connection == generation else { return }
+            await send(.invocationStarted(InvocationRef(invocationId: id)))
+        }
+        let ids: [String]
+        do {
+            ids = try spool.unconfirmedIDs()
+        } catch {
+            logger.error("could not list spooled results", metadata: ["error": "\(error)"])
+            return
+        }
+        for id in ids {
+            guard connection == generation, !Task.isCancelled else { return }
+            do {
+                // Nil when confirmed since the listing.
+                guard let result = try spool.outcome(of: id) else { continue }
+                await send(.invocationResult(result))
+            } catch {
+                logger.error("could not read a spooled result", metadata: ["invocation": "\(id)", "error": "\(error)"])
+            }
+        }
+    }
+
+    private static func describe(_ error: any Error) -> String {
+        (error as? TenderError)?.message ?? "\(error)"
+    }
+}
+
+/// The full output a result carries: both streams together within a byte budget, so
+/// the result frame (base64 plus inline text) stays under the channel's frame limit.
+/// A stream that has to be cut ends with a note saying how much was kept.
+enum FullOutput {
+    static func read(stdout: URL, stderr: URL, budget: Int) -> (stdout: Data, stderr: Data) {
+        let outSize = size(of: stdout)
+        let errSize = size(of: stderr)
+        let share = shares(stdoutSize: outSize, stderrSize: errSize, budget: budget)
+        return (read(stdout, size: outSize, share: share.stdout), read(stderr, size: errSize, share: share.stderr))
+    }
+
+    /// Whole streams when they fit; otherwise each gets at least half the budget (or
+    /// all it needs, if less) and the larger one the rest, so a flood on one stream
+    /// cannot crowd out the other.
+    static func shares(stdoutSize: Int, stderrSize: Int, budget: Int) -> (stdout: Int, stderr: Int) {
+        if stdoutSize + stderrSize <= budget { return (stdoutSize, stderrSize) }
+        let half = budget / 2
+        let stderrShare = min(stderrSize, max(half, budget - stdoutSize))
+        return (min(stdoutSize, budget - stderrShare), stderrShare)
+    }
+
+    static func note(kept: Int, total: Int) -> String {
+        "\n--- output cut: the agent sent the first \(kept) of \(total) bytes ---\n"
+    }
+
+    /// At most `share` bytes, the note included when the stream is cut. The cut backs
+    /// off to a UTF-8 character boundary so the text before the note decodes cleanly.
+    private static func read(_ url: URL, size: Int, share: Int) -> Data {
+        guard let handle = try? FileHandle(forReadingFrom: url) else { return Data() }
+        defer { try? handle.close() }
+        if size <= share { return (try? handle.read(upToCount: max(share, 1))) ?? Data() }
+        // The note's length with the largest number it can hold bounds the final note.
+        let limit = max(0, share - note(kept: share, total: size).utf8.count)
+        var data = limit > 0 ? ((try? handle.read(upToCount: limit)) ?? Data()) : Data()
+        data = data.prefix(completeUTF8Length(data))
+        data.append(contentsOf: note(kept: data.count, total: size).utf8)
+        return data
+    }
+
+    /// The length of `data` without a UTF-8 sequence cut off at its end (output that
+    /// is not UTF-8 at all is left as it is).
+    static func completeUTF8Length(_ data: Data) -> Int {
+        let tail = Array(data.suffix(4))
+        guard let leadIndex = tail.lastIndex(where: { $0 & 0xC0 != 0x80 }) else { return data.count }
+        let lead = tail[leadIndex]
+        let needed = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1
+        let present = tail.count - leadIndex
+        return present >= needed ? data.count : data.count - present
+    }
+
+    private static func size(of url: URL) -> Int {
+        let attributes = try? FileManager.default.attributesOfItem(atPath: url.path)
+        return (attributes?[.size] as? NSNumber)?.intValue ?? 0
+    }
+}
+
+extension AgentStateDirectory {
+    /// The durable record of received work and unconfirmed results.
+    public var spoolDirectory: URL { url.appendingPathComponent("spool", isDirectory: true) }
+    /// Scratch space of running invocations.
+    public var workDirectory: URL { url.appendingPathComponent("work", isDirectory: true) }
+}

@@ -1,0 +1,207 @@
+import Foundation
+import Testing
+
+/// Run Command end to end: real controller, real agents, real scripts.
+@Suite("E2E: Run Command")
+struct RunCommandTests {
+    struct Invocation: Decodable {
+        let instanceId: String
+        let status: String
+        let statusDetails: String
+        let responseCode: Int?
+        let stdout: String
+        let stderr: String
+        let startedAt: Date?
+        let endedAt: Date?
+    }
+
+    struct Command: Decodable {
+        let commandId: String
+        let status: String
+        let statusDetails: String
+        let targetCount: Int
+        let completedCount: Int
+        let errorCount: Int
+        let deliveryTimedOutCount: Int
+        let invocations: [Invocation]?
+    }
+
+    static func decodeCommand(_ result: CommandResult) throws -> Command {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        do {
+            return try decoder.decode(Command.self, from: Data(result.stdout.utf8))
+        } catch {
+            throw E2EError("cannot decode a command from \(result)")
+        }
+    }
+
+    /// A controller and `count` registered, Online agents.
+    func fleet(_ sb: Sandbox, count: Int) async throws -> (ControllerHandle, [AgentHandle], [ManagedProcess]) {
+        let controller = try await sb.startController()
+        let activation = try await sb.createActivation(controller, limit: count)
+        var agents: [AgentHandle] = []
+        var runs: [ManagedProcess] = []
+        for i in 0..<count {
+            let agent = try await sb.registerAgent("agent\(i)", with: controller, activation: activation)
+            agents.append(agent)
+            runs.append(try sb.startAgent(agent))
+        }
+        _ = try await sb.waitFor("Online", agents.map(\.instanceID), on: controller, timeout: .seconds(30))
+        return (controller, agents, runs)
+    }
+
+    func send(_ sb: Sandbox, _ controller: ControllerHandle, _ arguments: [String]) async throws -> (CommandResult, Command) {
+        let result = try await sb.tender(controller, ["command", "send", "--document", "Tender-RunShellScript"] + arguments)
+        return (result, try Self.decodeCommand(result))
+    }
+
+    func show(_ sb: Sandbox, _ controller: ControllerHandle, _ id: String) async throws -> Command {
+        try Self.decodeCommand(try await sb.tender(controller, ["command", "show", id]))
+    }
+
+    @Test("three agents run echo hi; rate control; MaxErrors; execution timeout; large output; cancel")
+    func runCommandOnAFleet() async throws {
+        try await withSandbox("runcommand") { sb in
+            let (controller, agents, _) = try await fleet(sb, count: 3)
+
+            // 1. echo hi everywhere.
+            let (hiResult, hi) = try await send(sb, controller, ["--target", "*", "--param", "commands=echo hi", "--wait"])
+            #expect(hiResult.exitCode == 0, "\(hiResult)")
+            #expect(hi.status == "Success")
+            #expect(hi.invocations?.count == 3)
+            #expect(hi.invocations?.allSatisfy { $0.status == "Success" && $0.stdout == "hi\n" && $0.responseCode == 0 } == true, "\(hi)")
+            #expect(Set(hi.invocations?.map(\.instanceId) ?? []) == Set(agents.map(\.instanceID)))
+
+            // 2. --max-concurrency 1: no two invocations overlap.
+            let (_, serial) = try await send(sb, controller, ["--target", "*", "--param", "commands=sleep 1", "--max-concurrency", "1", "--wait"])
+            #expect(serial.status == "Success")
+            let spans = (serial.invocations ?? []).compactMap { inv in inv.startedAt.flatMap { s in inv.endedAt.map { (s, $0) } } }.sorted { $0.0 < $1.0 }
+            #expect(spans.count == 3)
+            for (a, b) in zip(spans, spans.dropFirst()) {
+                #expect(b.0 >= a.1, "invocations overlapped: \(spans)")
+            }
+
+            // 3. --max-errors 0 with a failing script: one error, the rest Cancelled/Terminated.
+            let (failedResult, failed) = try await send(sb, controller, ["--target", "*", "--param", "commands=exit 7", "--max-concurrency", "1", "--max-errors", "0", "--wait"])
+            #expect(failedResult.exitCode == 1, "a --wait that ends Failed exits 1")
+            #expect(failed.status == "Failed")
+            #expect(failed.errorCount == 1)
+            let statuses = (failed.invocations ?? []).map { "\($0.status)/\($0.statusDetails)" }.sorted()
+            #expect(statuses == ["Cancelled/Terminated", "Cancelled/Terminated", "Failed/Failed"], "\(statuses)")
+            // The 10% and 50% forms are accepted.
+            let (pct, pctCommand) = try await send(sb, controller, ["--target", "*", "--param", "commands=true", "--max-concurrency", "50%", "--max-errors", "10%", "--wait"])
+            #expect(pct.exitCode == 0 && pctCommand.status == "Success", "\(pct)")
+
+            // 4. An execution timeout kills the script in seconds.
+            let one = agents[0].instanceID
+            let started = ContinuousClock.now
+            let (_, slow) = try await send(sb, controller, ["--target", "ids=\(one)", "--param", "commands=sleep 60", "--param", "executionTimeout=5", "--wait"])
+            #expect(slow.status == "Failed" || slow.status == "TimedOut", "\(slow)")
+            #expect(slow.invocations?.first?.status == "TimedOut")
+            #expect(slow.invocations?.first?.statusDetails == "Execution Timed Out")
+            #expect(ContinuousClock.now - started < .seconds(30))
+
+            // 5. 100 kB of output: cut inline with the marker, whole through `command output`.
+            let (_, big) = try await send(sb, controller, ["--target", "ids=\(one)", "--param", "commands=head -c 100000 /dev/zero | tr '\\0' 'x'", "--wait"])
+            #expect(big.status == "Success", "\(big)")
+            let inline = big.invocations?.first?.stdout ?? ""
+            #expect(inline.hasPrefix(String(repeating: "x", count: 24_000)) && inline.contains("output truncated"), "inline output is \(inline.count) characters")
+            let full = try await sb.tender(controller, ["command", "output", big.commandId, "--instance", one], json: false)
+            #expect(full.exitCode == 0)
+            #expect(full.stdout == String(repeating: "x", count: 100_000), "command output returned \(full.stdout.count) bytes")
+
+            // 6. Cancel of a running sleep 300: Cancelled, and the process is gone.
+            let marker = "tender-e2e-cancel-\(UUID().uuidString.prefix(8))"
+            let (_, long) = try await send(sb, controller, ["--target", "ids=\(one)", "--param", "commands=sleep 300 # \(marker)"])
+            _ = try await eventually("the sleep to start", timeout: .seconds(20)) {
+                try await show(sb, controller, long.commandId).invocations?.first?.startedAt != nil ? true : nil
+            }
+            let cancel = try await sb.tender(controller, ["command", "cancel", long.commandId])
+            #expect(cancel.exitCode == 0, "\(cancel)")
+            let cancelled = try await eventually("the command to end Cancelled", timeout: .seconds(20)) {
+                let c = try await show(sb, controller, long.commandId)
+                return c.status == "Cancelled" ? c : nil
+            }
+            #expect(cancelled.invocations?.first?.status == "Cancelled")
+            let pgrep = try await sb.run("pgrep", binary: "/usr/bin/pgrep", ["-f", marker])
+            #expect(pgrep.exitCode == 1, "the cancelled script must be killed: \(pgrep.stdout)")
+        }
+    }
+
+    @Test("a command waits for an offline agent, runs when it reconnects, and times out on delivery otherwise")
+    func offlineAgents() async throws {
+        try await withSandbox("offline") { sb in
+            let (controller, agents, runs) = try await fleet(sb, count: 2)
+            try await runs[0].kill9()
+            try await runs[1].kill9()
+            _ = try await sb.waitFor("ConnectionLost", agents.map(\.instanceID), on: controller, timeout: .seconds(15))
+
+            let (_, waiting) = try await send(sb, controller, ["--target", "ids=\(agents[0].instanceID)", "--param", "commands=echo later"])
+            let (_, doomed) = try await send(sb, controller, ["--target", "ids=\(agents[1].instanceID)", "--param", "commands=echo never", "--timeout", "30"])
+            #expect(waiting.status == "Pending")
+
+            _ = try sb.startAgent(agents[0], label: "agent0-back")
+            let ran = try await eventually("the waiting command to run after the reconnect", timeout: .seconds(40)) {
+                let c = try await show(sb, controller, waiting.commandId)
+                return c.status == "Success" ? c : nil
+            }
+            #expect(ran.invocations?.first?.stdout == "later\n")
+
+            let timedOut = try await eventually("the other command to time out on delivery", timeout: .seconds(50)) {
+                let c = try await show(sb, controller, doomed.commandId)
+                return c.invocations?.first?.status == "TimedOut" ? c : nil
+            }
+            #expect(timedOut.invocations?.first?.statusDetails == "Delivery Timed Out")
+            #expect(timedOut.deliveryTimedOutCount == 1)
+            #expect(timedOut.errorCount == 0)
+        }
+    }
+
+    @Test("kill -9 of an agent mid-command: Failed with a reason, never run twice")
+    func agentCrashMidCommand() async throws {
+        try await withSandbox("crash") { sb in
+            let (controller, agents, runs) = try await fleet(sb, count: 1)
+            let counter = sb.url("runs.count")
+            let (_, command) = try await send(sb, controller, ["--target", "*", "--param", "commands=echo run >> \(counter.path); sleep 30"])
+            _ = try await eventually("the script to start", timeout: .seconds(20)) {
+                FileManager.default.fileExists(atPath: counter.path) ? true : nil
+            }
+            try await runs[0].kill9()
+            _ = try sb.startAgent(agents[0], label: "agent-restarted")
+            let ended = try await eventually("the command to end", timeout: .seconds(40)) {
+                let c = try await show(sb, controller, command.commandId)
+                return c.status == "Failed" ? c : nil
+            }
+            let invocation = try #require(ended.invocations?.first)
+            #expect(invocation.status == "Failed")
+            #expect(invocation.stderr.contains("not run again") || invocation.stdout.contains("not run again"), "\(invocation)")
+            try await Task.sleep(for: .seconds(2))
+            let lines = try String(contentsOf: counter, encoding: .utf8).split(separator: "\n")
+            #expect(lines.count == 1, "the script ran \(lines.count) times")
+        }
+    }
+
+    @Test("bad sends are refused with exit 2 and a message; nothing is stored")
+    func refusedSends() async throws {
+        try await withSandbox("badsend") { sb in
+            let (controller, _, _) = try await fleet(sb, count: 1)
+            let cases: [([String], String)] = [
+                (["--target", "*"], "commands"),
+                (["--target", "*", "--param", "commands=true", "--param", "executionTimeout=abc"], "executionTimeout"),
+                (["--target", "*", "--param", "commands=true", "--param", "nope=1"], "nope"),
+                (["--target", "tag:none=x", "--param", "commands=true"], "no registered instance"),
+                (["--target", "*", "--param", "commands=true", "--max-concurrency", "150%"], "max-concurrency"),
+            ]
+            for (arguments, expected) in cases {
+                let result = try await sb.tender(controller, ["command", "send", "--document", "Tender-RunShellScript"] + arguments)
+                #expect(result.exitCode == 2, "\(arguments): \(result)")
+                #expect(result.stderr.contains(expected), "\(arguments) should mention \(expected): \(result.stderr)")
+            }
+            let unknown = try await sb.tender(controller, ["command", "send", "--document", "No-Such-Document", "--target", "*"])
+            #expect(unknown.exitCode == 1, "\(unknown)")
+            let list = try await sb.tender(controller, ["command", "list"])
+            #expect(list.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "[]", "nothing may be stored: \(list.stdout)")
+        }
+    }
+}
