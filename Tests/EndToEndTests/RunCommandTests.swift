@@ -205,3 +205,38 @@ struct RunCommandTests {
         }
     }
 }
+
+extension RunCommandTests {
+    @Test("kill -9 of the controller during a fan-out to 50 agents: every invocation ends once, no script runs twice")
+    func controllerCrashDuringFanOut() async throws {
+        try await withSandbox("fanout-crash") { sb in
+            let (controller, agents, _) = try await fleet(sb, count: 50)
+            let marks = sb.url("marks")
+            try FileManager.default.createDirectory(at: marks, withIntermediateDirectories: true)
+            // A window of 10 spreads the fan-out over time, so the crash lands in the middle of it.
+            let (_, command) = try await send(sb, controller, [
+                "--target", "*", "--max-concurrency", "10",
+                "--param", "commands=echo run >> \(marks.path)/$TENDER_INSTANCE_ID", "--param", "commands=sleep 1",
+            ])
+            _ = try await eventually("some scripts to run", timeout: .seconds(30), every: .milliseconds(100)) {
+                ((try? FileManager.default.contentsOfDirectory(atPath: marks.path).count) ?? 0) >= 5 ? true : nil
+            }
+            try await controller.kill9()
+            try await controller.restart()
+
+            let finished = try await eventually("the command to finish after the restart", timeout: .seconds(120), every: .seconds(1)) {
+                let c = try await show(sb, controller, command.commandId)
+                return c.status == "Success" || c.status == "Failed" ? c : nil
+            }
+            let invocations = try #require(finished.invocations)
+            #expect(invocations.count == 50)
+            #expect(invocations.allSatisfy { ["Success", "Failed", "TimedOut", "Cancelled"].contains($0.status) }, "\(invocations.map(\.status))")
+            #expect(finished.status == "Success", "\(invocations.filter { $0.status != "Success" }.map { "\($0.instanceId) \($0.status) \($0.statusDetails)" })")
+            try await Task.sleep(for: .seconds(2))
+            for agent in agents {
+                let lines = (try? String(contentsOf: marks.appendingPathComponent(agent.instanceID), encoding: .utf8))?.split(separator: "\n") ?? []
+                #expect(lines.count == 1, "\(agent.instanceID) ran the script \(lines.count) times")
+            }
+        }
+    }
+}

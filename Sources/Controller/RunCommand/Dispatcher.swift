@@ -17,6 +17,8 @@ actor Dispatcher {
     let registry: ConnectionRegistry
     let logger: Logger
     private let codec = ChannelCodec()
+    /// How long a sent, unacknowledged invocation waits before it is sent again.
+    static let redeliveryDelay: TimeInterval = 5
 
     init(store: any Store, registry: ConnectionRegistry, logger: Logger) {
         self.store = store
@@ -71,6 +73,20 @@ actor Dispatcher {
                 } else if now >= deadline {
                     if let updated = try await transition(inv, from: [.pending, .delayed], to: .timedOut, details: StatusDetails.deliveryTimedOut, now: now, ended: true) {
                         invocations[i] = updated
+                    }
+                }
+            }
+            // Sent to a connected agent that has not started it after a while: the
+            // message may have died with a connection or a controller. Send it again;
+            // the agent drops duplicates by invocation id, so it can never run twice.
+            if command.cancelRequestedAt == nil {
+                let steps = try JSON.decoder().decode([ResolvedStep].self, from: Data(command.stepsJSON.utf8))
+                for inv in invocations where inv.status == .inProgress && inv.startedAt == nil && registry.isConnected(inv.instanceID) {
+                    if let sent = inv.sentAt, now.timeIntervalSince(sent) < Self.redeliveryDelay { continue }
+                    let message = ChannelMessage.runInvocation(RunInvocation(invocationId: RunInvocation.id(commandID: command.id, instanceID: inv.instanceID), commandId: command.id, documentName: command.documentName, steps: steps))
+                    if await sendToAgent(message, instanceID: inv.instanceID) {
+                        _ = try await store.transitionInvocation(commandID: command.id, instanceID: inv.instanceID, InvocationTransition(
+                            from: [.inProgress], to: .inProgress, details: StatusDetails.inProgress, countAttempt: true, sentAt: now), at: now)
                     }
                 }
             }
