@@ -76,4 +76,17 @@ struct InvocationExecutorTests {
         #expect(full.count == 100_000)
         #expect(full.allSatisfy { $0 == UInt8(ascii: "x") })
     }
+
+    @Test(.enabled(if: getuid() == 0, "running a step as another user needs root"))
+    func runsAsAnotherUser() async throws {
+        let steps = [ResolvedStep(action: "aws:runShellScript", name: "who",
+                                  inputs: RunShellScriptInputs(runCommand: ["id -un"], runAsUser: "nobody").documentValue)]
+        let outcome = try await run(steps)
+        #expect(outcome.status == .success, "\(outcome)")
+        #expect(outcome.stdout == "nobody\n")
+        let missing = try await run([ResolvedStep(action: "aws:runShellScript", name: "who",
+                                                  inputs: RunShellScriptInputs(runCommand: ["id -un"], runAsUser: "no-such-user-x").documentValue)])
+        #expect(missing.status == .failed)
+        #expect(missing.stderr.contains("no-such-user-x"))
+    }
 }

@@ -1,6 +1,10 @@
 import Foundation
 import Shared
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Runs the resolved steps of one invocation in order, with SSM's step rules:
 /// a precondition that does not hold skips the step; a failed step lets the
 /// document continue unless its `onFailure` says `exit` (or `successAndExit`);
@@ -69,8 +73,20 @@ public struct InvocationExecutor: Sendable {
                 continue
             }
             let inputs = try step.shellScriptInputs()
+            var account: (uid: uid_t, gid: gid_t)?
+            if let user = inputs.runAsUser {
+                guard let found = Self.lookUp(user: user) else {
+                    try append(Data("step '\(step.name)': user '\(user)' does not exist on this host\n".utf8), to: fullStderr)
+                    results.append(StepResult(name: step.name, status: "Failed", responseCode: nil))
+                    failed = true
+                    responseCode = 1
+                    if step.onFailure == .exit { stop = true }
+                    continue
+                }
+                account = found
+            }
             let stepDir = workDirectory.appendingPathComponent("step-\(index)")
-            let outcome = try await runner.run(inputs, workDirectory: stepDir, environment: environment, handle: handle)
+            let outcome = try await runner.run(inputs, workDirectory: stepDir, environment: environment, userID: account?.uid, groupID: account?.gid, handle: handle)
             try append(contentsOf: outcome.stdoutFile, to: fullStdout)
             try append(contentsOf: outcome.stderrFile, to: fullStderr)
             switch outcome.ending {
@@ -132,6 +148,15 @@ public struct InvocationExecutor: Sendable {
         while let chunk = try input.read(upToCount: 64 * 1024), !chunk.isEmpty {
             try output.write(contentsOf: chunk)
         }
+    }
+
+    /// The uid and primary gid of a local user, from the password database.
+    static func lookUp(user: String) -> (uid: uid_t, gid: gid_t)? {
+        var entry = passwd()
+        var result: UnsafeMutablePointer<passwd>?
+        var buffer = [CChar](repeating: 0, count: 16 * 1024)
+        guard getpwnam_r(user, &entry, &buffer, buffer.count, &result) == 0, result != nil else { return nil }
+        return (entry.pw_uid, entry.pw_gid)
     }
 
     /// At most `limit` characters from the start of the file (reading 4 bytes per

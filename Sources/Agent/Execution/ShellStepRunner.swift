@@ -71,16 +71,27 @@ public struct ShellStepRunner: Sendable {
         handle: Handle = Handle()
     ) async throws -> Outcome {
         try SecureFile.makeDirectory(workDirectory, mode: 0o700)
-        let script = workDirectory.appendingPathComponent("script.sh")
+        // Run as another user, the script lives in a private temp dir that user owns:
+        // the agent's state dir is closed to other users. Output goes to descriptors
+        // the agent opened, so it needs no path the user can reach.
+        let scriptDirectory = userID == nil
+            ? workDirectory
+            : FileManager.default.temporaryDirectory.appendingPathComponent("tender-script-\(Identifiers.randomHex(12))")
+        try SecureFile.makeDirectory(scriptDirectory, mode: 0o700)
+        defer { if userID != nil { try? FileManager.default.removeItem(at: scriptDirectory) } }
+        let script = scriptDirectory.appendingPathComponent("script.sh")
         try SecureFile.write(inputs.runCommand.joined(separator: "\n") + "\n", to: script, mode: 0o700)
         let stdoutFile = workDirectory.appendingPathComponent("stdout")
         let stderrFile = workDirectory.appendingPathComponent("stderr")
         let out = try FileDescriptor.open(FilePath(stdoutFile.path), .writeOnly, options: [.create, .truncate], permissions: [.ownerReadWrite])
         let err = try FileDescriptor.open(FilePath(stderrFile.path), .writeOnly, options: [.create, .truncate], permissions: [.ownerReadWrite])
         if let userID {
-            // The script and its output files must be usable by the user it runs as.
-            for path in [workDirectory.path, script.path, stdoutFile.path, stderrFile.path] {
-                _ = chown(path, userID, groupID ?? gid_t(bitPattern: -1))
+            for path in [scriptDirectory.path, script.path] {
+                guard chown(path, userID, groupID ?? gid_t(bitPattern: -1)) == 0 else {
+                    try? out.close()
+                    try? err.close()
+                    throw TenderError(.internalError, "cannot hand the script to user \(userID): \(String(cString: strerror(errno)))")
+                }
             }
         }
 

@@ -16,11 +16,14 @@ public struct RunShellScriptInputs: Sendable, Equatable {
     /// Nil means the agent's default directory.
     public var workingDirectory: String?
     public var timeoutSeconds: Int
+    /// Run the script as this local user instead of the agent's (root).
+    public var runAsUser: String?
 
-    public init(runCommand: [String], workingDirectory: String? = nil, timeoutSeconds: Int = Self.defaultTimeoutSeconds) {
+    public init(runCommand: [String], workingDirectory: String? = nil, timeoutSeconds: Int = Self.defaultTimeoutSeconds, runAsUser: String? = nil) {
         self.runCommand = runCommand
         self.workingDirectory = workingDirectory
         self.timeoutSeconds = timeoutSeconds
+        self.runAsUser = runAsUser
     }
 
     /// Reads resolved inputs; throws a `ValidationError` naming every bad field.
@@ -39,10 +42,11 @@ public struct RunShellScriptInputs: Sendable, Equatable {
             "timeoutSeconds": .integer(timeoutSeconds),
         ]
         if let workingDirectory, !workingDirectory.isEmpty { object["workingDirectory"] = .string(workingDirectory) }
+        if let runAsUser, !runAsUser.isEmpty { object["runAsUser"] = .string(runAsUser) }
         return .object(object)
     }
 
-    static let inputNames = ["runCommand", "workingDirectory", "timeoutSeconds"]
+    static let inputNames = ["runCommand", "workingDirectory", "timeoutSeconds", "runAsUser"]
 
     /// Checks inputs at `path`. With `references` (parameter kinds by name) the
     /// inputs are the document's, still holding `{{ }}`: only what cannot depend on
@@ -119,8 +123,23 @@ public struct RunShellScriptInputs: Sendable, Equatable {
             problems.add(timeoutPath, "must be a whole number of seconds, got \(kindName(other))")
         }
 
+        var user: String?
+        let userPath = FieldPath.key(path, "runAsUser")
+        switch fields["runAsUser"] {
+        case nil: break
+        case .string(let text)?:
+            if references != nil, !ParameterTemplate(text).references.isEmpty { break }
+            // POSIX portable user names; checked again against the host's users by the agent.
+            if !text.isEmpty, !(text.count <= 32 && text.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) }) && !text.hasPrefix("-")) {
+                problems.add(userPath, "\(quoted(text)) is not a valid user name")
+            }
+            user = text.isEmpty ? nil : text
+        case let other?:
+            problems.add(userPath, "must be a user name, got \(kindName(other))")
+        }
+
         guard problems.items.count == before else { return nil }
-        return RunShellScriptInputs(runCommand: lines, workingDirectory: directory, timeoutSeconds: timeout)
+        return RunShellScriptInputs(runCommand: lines, workingDirectory: directory, timeoutSeconds: timeout, runAsUser: user)
     }
 
     private static func kindName(_ value: DocumentValue) -> String {
