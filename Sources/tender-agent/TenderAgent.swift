@@ -89,12 +89,23 @@ struct Run: AsyncParsableCommand {
     var stateDir = AgentStateDirectory.defaultPath
     @Option(help: "Root that patch operations act on (an image or test sandbox).")
     var packageRoot = "/"
+    @Option(help: "How many invocations run at once; the rest wait their turn.")
+    var maxConcurrentInvocations = AgentWorker.defaultMaxConcurrent
+    @Option(help: "What a script's exit code 194 runs (reboot, then the document continues); an absolute path and its arguments.")
+    var rebootCommand = AgentWorker.defaultRebootCommand.joined(separator: " ")
+
+    func validate() throws {
+        guard (1...256).contains(maxConcurrentInvocations) else { throw ValidationError("--max-concurrent-invocations must be 1 to 256") }
+        guard rebootCommand.hasPrefix("/") else { throw ValidationError("--reboot-command must start with an absolute path") }
+    }
     @Option(help: "Log level.")
     var logLevel: String?
 
     func run() async throws {
         let level = LogSetup.bootstrap(level: logLevel)
-        let runner = AgentRunner(state: AgentStateDirectory(stateDir), logger: LogSetup.logger("tender-agent", level: level))
+        let runner = AgentRunner(state: AgentStateDirectory(stateDir), logger: LogSetup.logger("tender-agent", level: level),
+                                 maxConcurrentInvocations: maxConcurrentInvocations,
+                                 rebootCommand: rebootCommand.split(separator: " ").map(String.init))
         let (signals, sources) = SignalHandling.install()
         defer { withExtendedLifetime(sources) {} }
         do {

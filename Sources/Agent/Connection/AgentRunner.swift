@@ -32,6 +32,8 @@ public final class AgentRunner: Sendable {
     let backoffCap: Double
     /// Invocations the agent runs at once; the rest wait their turn.
     let maxConcurrentInvocations: Int
+    /// What a script's exit code 194 runs.
+    let rebootCommand: [String]
     private let codec = ChannelCodec()
     /// When the outstanding renewal request was sent, if one is.
     private let renewalRequested = NIOLockedValueBox<ContinuousClock.Instant?>(nil)
@@ -40,7 +42,9 @@ public final class AgentRunner: Sendable {
     private let status = NIOLockedValueBox<AgentStatus>(AgentStatus(state: "starting", since: Date(), pid: getpid(), lastError: nil))
 
     public init(state: AgentStateDirectory, logger: Logger, backoffBase: Double = 0.5, backoffCap: Double = 30,
-                maxConcurrentInvocations: Int = AgentWorker.defaultMaxConcurrent) {
+                maxConcurrentInvocations: Int = AgentWorker.defaultMaxConcurrent,
+                rebootCommand: [String] = AgentWorker.defaultRebootCommand) {
+        self.rebootCommand = rebootCommand
         self.state = state
         self.logger = logger
         self.backoffBase = backoffBase
@@ -57,7 +61,7 @@ public final class AgentRunner: Sendable {
         logger.info("starting", metadata: ["controller": "\(controller)", "version": "\(TenderVersion.current)"])
         // One worker for the process: its work outlives any one connection.
         let worker = try AgentWorker(state: state, maxConcurrent: maxConcurrentInvocations,
-                                     environment: ["TENDER_INSTANCE_ID": identity.instanceId], logger: logger)
+                                     environment: ["TENDER_INSTANCE_ID": identity.instanceId], rebootCommand: rebootCommand, logger: logger)
         try await worker.start()
         while !Task.isCancelled {
             let connectedFor: Duration

@@ -29,7 +29,12 @@ public struct InvocationExecutor: Sendable {
         public var fullStdoutFile: String
         public var fullStderrFile: String
         public var steps: [StepResult]
+        /// Set when a step exited 194 ("reboot, then continue"): the step to continue at.
+        public var rebootThenContinueAt: Int?
     }
+
+    /// The exit code with which a script asks for a reboot before the next step.
+    public static let rebootExitCode: Int32 = 194
 
     public var runner = ShellStepRunner()
     /// The platform the agent runs on, checked against preconditions.
@@ -37,11 +42,13 @@ public struct InvocationExecutor: Sendable {
 
     public init() {}
 
-    public func run(_ steps: [ResolvedStep], workDirectory: URL, environment: [String: String] = [:], handle: ShellStepRunner.Handle = .init()) async throws -> Outcome {
+    /// - Parameter startAt: the first step to run (after a reboot a script asked for);
+    ///   the output files of the earlier steps are kept and appended to.
+    public func run(_ steps: [ResolvedStep], workDirectory: URL, environment: [String: String] = [:], startAt: Int = 0, handle: ShellStepRunner.Handle = .init()) async throws -> Outcome {
         try SecureFile.makeDirectory(workDirectory, mode: 0o700)
         let fullStdout = workDirectory.appendingPathComponent("stdout.all")
         let fullStderr = workDirectory.appendingPathComponent("stderr.all")
-        for file in [fullStdout, fullStderr] {
+        for file in [fullStdout, fullStderr] where startAt == 0 || !FileManager.default.fileExists(atPath: file.path) {
             guard FileManager.default.createFile(atPath: file.path, contents: nil, attributes: [.posixPermissions: 0o600]) else {
                 throw TenderError(.internalError, "cannot create \(file.path)")
             }
@@ -52,8 +59,10 @@ public struct InvocationExecutor: Sendable {
         var ending: (status: InvocationStatus, details: String)?
         var responseCode = 0
         var stop = false
+        var rebootAt: Int?
 
-        for (index, step) in steps.enumerated() {
+        for (index, step) in steps.enumerated() where index >= startAt {
+            if rebootAt != nil { break }
             if stop && !step.finallyStep {
                 results.append(StepResult(name: step.name, status: "Skipped", responseCode: nil))
                 continue
@@ -90,6 +99,10 @@ public struct InvocationExecutor: Sendable {
             try append(contentsOf: outcome.stdoutFile, to: fullStdout)
             try append(contentsOf: outcome.stderrFile, to: fullStderr)
             switch outcome.ending {
+            case .exited(Self.rebootExitCode) where !stop:
+                results.append(StepResult(name: step.name, status: "Success", responseCode: Int(Self.rebootExitCode)))
+                responseCode = Int(Self.rebootExitCode)
+                rebootAt = index + 1
             case .exited(0):
                 results.append(StepResult(name: step.name, status: "Success", responseCode: 0))
                 responseCode = 0
@@ -127,8 +140,9 @@ public struct InvocationExecutor: Sendable {
         let (status, details) = ending ?? (failed ? (.failed, StatusDetails.failed) : (.success, StatusDetails.success))
         let stdout = OutputLimits.inline(Self.readText(fullStdout, limit: OutputLimits.inlineStdout + 1), limit: OutputLimits.inlineStdout).text
         let stderr = OutputLimits.inline(Self.readText(fullStderr, limit: OutputLimits.inlineStderr + 1), limit: OutputLimits.inlineStderr).text
-        return Outcome(status: status, statusDetails: details, responseCode: responseCode, stdout: stdout, stderr: stderr,
-                       fullStdoutFile: fullStdout.path, fullStderrFile: fullStderr.path, steps: results)
+        return Outcome(status: rebootAt == nil ? status : .inProgress, statusDetails: rebootAt == nil ? details : "Rebooting",
+                       responseCode: responseCode, stdout: stdout, stderr: stderr,
+                       fullStdoutFile: fullStdout.path, fullStderrFile: fullStderr.path, steps: results, rebootThenContinueAt: rebootAt)
     }
 
     private func append(_ data: Data, to url: URL) throws {

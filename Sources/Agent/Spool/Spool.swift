@@ -38,7 +38,7 @@ public struct Spool<Item: Codable & Sendable, Outcome: Codable & Sendable>: Send
     public init(directory: URL, tombstoneLifetime: TimeInterval = 7 * 86400) throws {
         self.directory = directory
         self.tombstoneLifetime = tombstoneLifetime
-        for sub in ["inbox", "started", "results", "done"] {
+        for sub in ["inbox", "started", "results", "done", "resume"] {
             try SecureFile.makeDirectory(directory.appendingPathComponent(sub), mode: 0o700)
         }
     }
@@ -84,12 +84,28 @@ public struct Spool<Item: Codable & Sendable, Outcome: Codable & Sendable>: Send
         try SecureFile.write(Data(ISOTime.format(Date()).utf8), to: file("started", id, json: false), mode: 0o600)
     }
 
+    /// Records that the work asked for a reboot and continues at step `nextStep`:
+    /// after the restart `recover()` hands it back to run from there, instead of
+    /// reporting it cut short.
+    public func markResume(id: String, nextStep: Int) throws {
+        try Self.validate(id: id)
+        try SecureFile.write(Data(String(nextStep).utf8), to: file("resume", id, json: false), mode: 0o600)
+        try? FileManager.default.removeItem(at: file("started", id, json: false))
+    }
+
+    /// The step to continue at, for work resumed after a reboot.
+    public func resumeStep(of id: String) -> Int? {
+        guard let data = try? Data(contentsOf: file("resume", id, json: false)) else { return nil }
+        return Int(String(decoding: data, as: UTF8.self))
+    }
+
     /// Stores the outcome durably, then drops the work item.
     public func recordOutcome(id: String, _ outcome: Outcome) throws {
         try Self.validate(id: id)
         try SecureFile.write(try JSON.encoder().encode(outcome), to: file("results", id, json: true), mode: 0o600)
         try? FileManager.default.removeItem(at: file("inbox", id, json: true))
         try? FileManager.default.removeItem(at: file("started", id, json: false))
+        try? FileManager.default.removeItem(at: file("resume", id, json: false))
     }
 
     /// Outcomes not yet confirmed by the controller, oldest first: sent again on every connect.
@@ -125,6 +141,7 @@ public struct Spool<Item: Codable & Sendable, Outcome: Codable & Sendable>: Send
         try? FileManager.default.removeItem(at: file("results", id, json: true))
         try? FileManager.default.removeItem(at: file("inbox", id, json: true))
         try? FileManager.default.removeItem(at: file("started", id, json: false))
+        try? FileManager.default.removeItem(at: file("resume", id, json: false))
     }
 
     /// Sorts what is on disk after a start: work to run, and work a crash cut short.

@@ -1,6 +1,8 @@
 import Foundation
 import Logging
 import Shared
+import Subprocess
+import SystemPackage
 
 /// The agent's side of Run Command: takes work from the channel, spools it, runs it
 /// (at most `maxConcurrent` at once, the rest in arrival order) and reports on it
@@ -18,6 +20,7 @@ public actor AgentWorker {
 
     /// What an invocation that a crash, kill or reboot cut short reports. It is never
     /// run again: a script half done may not be safe to start over (DESIGN.md).
+    public static let defaultRebootCommand = ["/sbin/shutdown", "-r", "now"]
     public static let interruptedMessage = "the agent stopped while this invocation was running (crash, kill or reboot); it was not run again"
 
     public nonisolated let spool: Spool<RunInvocation, InvocationResult>
@@ -27,6 +30,9 @@ public actor AgentWorker {
     private let executor: InvocationExecutor
     /// Added to every invocation's environment (the agent adds its instance id).
     private let environment: [String: String]
+    /// Run when a script exits 194 ("reboot, then continue"); the invocation goes on
+    /// at its next step when the agent starts again.
+    private let rebootCommand: [String]
     private let logger: Logger
 
     private var sender: Sender?
@@ -50,8 +56,13 @@ public actor AgentWorker {
         maxConcurrent: Int = AgentWorker.defaultMaxConcurrent,
         environment: [String: String] = [:],
         executor: InvocationExecutor = InvocationExecutor(),
+        rebootCommand: [String] = AgentWorker.defaultRebootCommand,
         logger: Logger
     ) throws {
+        guard rebootCommand.first?.hasPrefix("/") == true else {
+            throw TenderError.validation("the reboot command must start with an absolute path, got \(rebootCommand)")
+        }
+        self.rebootCommand = rebootCommand
         try state.prepare()
         self.spool = try Spool(directory: state.spoolDirectory)
         self.workRoot = state.workDirectory
@@ -225,8 +236,21 @@ public actor AgentWorker {
             var environment = self.environment
             environment["TENDER_COMMAND_ID"] = run.commandId
             environment["TENDER_INVOCATION_ID"] = id
-            result = await Self.perform(run, executor: executor, workDirectory: workRoot.appendingPathComponent(id, isDirectory: true),
-                                        environment: environment, handle: handle)
+            switch await Self.perform(run, executor: executor, workDirectory: workRoot.appendingPathComponent(id, isDirectory: true),
+                                      environment: environment, startAt: spool.resumeStep(of: id) ?? 0, handle: handle) {
+            case .finished(let finished):
+                result = finished
+            case .reboot(let nextStep):
+                if let failure = await reboot(id: id, nextStep: nextStep) {
+                    result = failure
+                } else {
+                    // The host is going down; the invocation continues when the agent starts again.
+                    handles[id] = nil
+                    tasks[id] = nil
+                    pump()
+                    return
+                }
+            }
         } catch {
             // Without the mark it must not run: a crash could then make it run twice.
             logger.error("could not mark an invocation started; not running it", metadata: ["invocation": "\(id)", "error": "\(error)"])
@@ -243,26 +267,55 @@ public actor AgentWorker {
         tasks[id] = nil
     }
 
+    /// Marks the invocation to continue at `nextStep` and runs the reboot command;
+    /// returns a failed result if the reboot could not be started.
+    private func reboot(id: String, nextStep: Int) async -> InvocationResult? {
+        do {
+            try spool.markResume(id: id, nextStep: nextStep)
+        } catch {
+            return InvocationResult(invocationId: id, status: .failed, statusDetails: StatusDetails.failed, responseCode: -1, stdout: "",
+                                    stderr: "a step asked for a reboot, but the agent could not record where to continue (\(Self.describe(error)))\n",
+                                    fullStdout: nil, fullStderr: nil, startedAt: nil, endedAt: Date())
+        }
+        logger.notice("a step asked for a reboot; rebooting, the invocation continues afterwards", metadata: ["invocation": "\(id)", "nextStep": "\(nextStep)", "command": "\(rebootCommand.joined(separator: " "))"])
+        do {
+            let status = try await Subprocess.run(.path(FilePath(rebootCommand[0])), arguments: Arguments(Array(rebootCommand.dropFirst())), output: .discarded, error: .discarded).terminationStatus
+            guard case .exited(0) = status else { throw TenderError(.internalError, "the reboot command ended with \(status)") }
+            return nil
+        } catch {
+            try? spool.markStarted(id: id)
+            return InvocationResult(invocationId: id, status: .failed, statusDetails: StatusDetails.failed, responseCode: -1, stdout: "",
+                                    stderr: "a step asked for a reboot, but the reboot command failed: \(Self.describe(error))\n",
+                                    fullStdout: nil, fullStderr: nil, startedAt: nil, endedAt: Date())
+        }
+    }
+
+    enum Performed: Sendable {
+        case finished(InvocationResult)
+        case reboot(nextStep: Int)
+    }
+
     /// Runs the steps off the actor and turns the outcome into a result. Steps that
     /// cannot run at all (bad inputs, a missing working directory) end `Failed` with
     /// the reason in stderr.
     private static func perform(_ run: RunInvocation, executor: InvocationExecutor, workDirectory: URL,
-                                environment: [String: String], handle: ShellStepRunner.Handle) async -> InvocationResult {
+                                environment: [String: String], startAt: Int, handle: ShellStepRunner.Handle) async -> Performed {
         let startedAt = Date()
         do {
-            let outcome = try await executor.run(run.steps, workDirectory: workDirectory, environment: environment, handle: handle)
+            let outcome = try await executor.run(run.steps, workDirectory: workDirectory, environment: environment, startAt: startAt, handle: handle)
+            if let next = outcome.rebootThenContinueAt { return .reboot(nextStep: next) }
             let full = FullOutput.read(stdout: URL(fileURLWithPath: outcome.fullStdoutFile), stderr: URL(fileURLWithPath: outcome.fullStderrFile),
                                        budget: InvocationResult.maxFullOutputBytes)
-            return InvocationResult(
+            return .finished(InvocationResult(
                 invocationId: run.invocationId, status: outcome.status, statusDetails: outcome.statusDetails,
                 responseCode: outcome.responseCode, stdout: outcome.stdout, stderr: outcome.stderr,
                 fullStdout: full.stdout.base64EncodedString(), fullStderr: full.stderr.base64EncodedString(),
-                startedAt: startedAt, endedAt: Date())
+                startedAt: startedAt, endedAt: Date()))
         } catch {
-            return InvocationResult(
+            return .finished(InvocationResult(
                 invocationId: run.invocationId, status: .failed, statusDetails: StatusDetails.failed, responseCode: -1,
                 stdout: "", stderr: "the agent could not run this invocation: \(describe(error))\n",
-                fullStdout: nil, fullStderr: nil, startedAt: startedAt, endedAt: Date())
+                fullStdout: nil, fullStderr: nil, startedAt: startedAt, endedAt: Date()))
         }
     }
 
@@ -283,7 +336,8 @@ public actor AgentWorker {
     /// the previous one (whose invocations are reported failed, not resumed).
     private func removeStaleWorkDirectories() {
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: workRoot.path)) ?? []
-        for name in entries where tasks[name] == nil {
+        // Work waiting to continue after a reboot keeps its output so far.
+        for name in entries where tasks[name] == nil && spool.resumeStep(of: name) == nil {
             try? FileManager.default.removeItem(at: workRoot.appendingPathComponent(name))
         }
     }
