@@ -240,3 +240,55 @@ extension RunCommandTests {
         }
     }
 }
+
+extension RunCommandTests {
+    struct Event: Decodable {
+        let seq: Int
+        let commandId: String
+        let instanceId: String?
+        let status: String
+    }
+
+    @Test("a custom document runs at the version it had when sent, and every status change is an event")
+    func customDocumentAndEvents() async throws {
+        try await withSandbox("customdoc") { sb in
+            let (controller, agents, _) = try await fleet(sb, count: 1)
+            let file = sb.url("Greet.yaml")
+            try """
+            schemaVersion: "2.2"
+            parameters:
+              who: {type: String, default: world, allowedPattern: "^[a-z]+$"}
+            mainSteps:
+              - action: aws:runShellScript
+                name: greet
+                inputs: {runCommand: ["echo hello {{ who }}"]}
+            """.write(to: file, atomically: true, encoding: .utf8)
+            #expect(try await sb.tender(controller, ["document", "create", "--file", file.path]).exitCode == 0)
+            let result = try await sb.tender(controller, ["command", "send", "--document", "Greet", "--target", "*", "--param", "who=tender", "--wait"])
+            let command = try Self.decodeCommand(result)
+            #expect(command.status == "Success")
+            #expect(command.invocations?.first?.stdout == "hello tender\n")
+            struct Versioned: Decodable { let documentVersion: Int }
+            #expect(try JSONDecoder().decode(Versioned.self, from: Data(result.stdout.utf8)).documentVersion == 1)
+
+            // A value that breaks the parameter's pattern is refused, naming it and the rule.
+            let bad = try await sb.tender(controller, ["command", "send", "--document", "Greet", "--target", "*", "--param", "who=Tender!"])
+            #expect(bad.exitCode == 2)
+            #expect(bad.stderr.contains("who") && bad.stderr.contains("pattern"), "\(bad.stderr)")
+
+            let events = try await sb.tenderJSON(controller, ["command", "list"], as: [Command].self)
+            #expect(events.count == 1)
+            let api = try await sb.http("GET", controller.apiURL + "/v1/events?since=0", caPath: controller.caPath, token: controller.adminToken)
+            #expect(api.status == 200)
+            let list = try JSONDecoder().decode([Event].self, from: Data(api.body.utf8))
+            let mine = list.filter { $0.commandId == command.commandId }
+            #expect(mine.contains { $0.instanceId == nil && $0.status == "Pending" })
+            #expect(mine.contains { $0.instanceId == agents[0].instanceID && $0.status == "InProgress" })
+            #expect(mine.contains { $0.instanceId == agents[0].instanceID && $0.status == "Success" })
+            #expect(mine.contains { $0.instanceId == nil && $0.status == "Success" })
+            #expect(list.map(\.seq) == list.map(\.seq).sorted())
+            let later = try await sb.http("GET", controller.apiURL + "/v1/events?since=\(list.last?.seq ?? 0)", caPath: controller.caPath, token: controller.adminToken)
+            #expect(later.body.trimmingCharacters(in: .whitespacesAndNewlines) == "[]")
+        }
+    }
+}
