@@ -292,3 +292,23 @@ extension RunCommandTests {
         }
     }
 }
+
+extension RunCommandTests {
+    @Test("output of a running invocation can be followed before it ends")
+    func outputStreamsWhileRunning() async throws {
+        try await withSandbox("streaming") { sb in
+            let (controller, _, _) = try await fleet(sb, count: 1)
+            let (_, command) = try await send(sb, controller, ["--target", "*", "--param", "commands=echo first", "--param", "commands=sleep 8", "--param", "commands=echo second"])
+            let running = try await eventually("the first line while the command still runs", timeout: .seconds(10), every: .milliseconds(250)) {
+                let c = try await show(sb, controller, command.commandId)
+                return c.invocations?.first?.stdout == "first\n" ? c : nil
+            }
+            #expect(running.invocations?.first?.status == "InProgress")
+            let done = try await eventually("the command to finish", timeout: .seconds(30)) {
+                let c = try await show(sb, controller, command.commandId)
+                return c.status == "Success" ? c : nil
+            }
+            #expect(done.invocations?.first?.stdout == "first\nsecond\n")
+        }
+    }
+}

@@ -46,8 +46,7 @@ public struct InvocationExecutor: Sendable {
     ///   the output files of the earlier steps are kept and appended to.
     public func run(_ steps: [ResolvedStep], workDirectory: URL, environment: [String: String] = [:], startAt: Int = 0, handle: ShellStepRunner.Handle = .init()) async throws -> Outcome {
         try SecureFile.makeDirectory(workDirectory, mode: 0o700)
-        let fullStdout = workDirectory.appendingPathComponent("stdout.all")
-        let fullStderr = workDirectory.appendingPathComponent("stderr.all")
+        let (fullStdout, fullStderr) = Self.outputFiles(in: workDirectory)
         for file in [fullStdout, fullStderr] where startAt == 0 || !FileManager.default.fileExists(atPath: file.path) {
             guard FileManager.default.createFile(atPath: file.path, contents: nil, attributes: [.posixPermissions: 0o600]) else {
                 throw TenderError(.internalError, "cannot create \(file.path)")
@@ -95,9 +94,9 @@ public struct InvocationExecutor: Sendable {
                 account = found
             }
             let stepDir = workDirectory.appendingPathComponent("step-\(index)")
-            let outcome = try await runner.run(inputs, workDirectory: stepDir, environment: environment, userID: account?.uid, groupID: account?.gid, handle: handle)
-            try append(contentsOf: outcome.stdoutFile, to: fullStdout)
-            try append(contentsOf: outcome.stderrFile, to: fullStderr)
+            // Steps write straight into the invocation's output files, so progress can be read while they run.
+            let outcome = try await runner.run(inputs, workDirectory: stepDir, environment: environment, userID: account?.uid, groupID: account?.gid,
+                                               handle: handle, appendingTo: (fullStdout, fullStderr))
             switch outcome.ending {
             case .exited(Self.rebootExitCode) where !stop:
                 results.append(StepResult(name: step.name, status: "Success", responseCode: Int(Self.rebootExitCode)))
@@ -152,16 +151,16 @@ public struct InvocationExecutor: Sendable {
         try handle.write(contentsOf: data)
     }
 
-    /// Copies in 64 KiB pieces: a step's output may be far larger than the agent's memory budget.
-    private func append(contentsOf source: URL, to url: URL) throws {
-        let input = try FileHandle(forReadingFrom: source)
-        defer { try? input.close() }
-        let output = try FileHandle(forWritingTo: url)
-        defer { try? output.close() }
-        try output.seekToEnd()
-        while let chunk = try input.read(upToCount: 64 * 1024), !chunk.isEmpty {
-            try output.write(contentsOf: chunk)
-        }
+    /// Where an invocation's output accumulates, readable while it runs.
+    public static func outputFiles(in workDirectory: URL) -> (stdout: URL, stderr: URL) {
+        (workDirectory.appendingPathComponent("stdout.all"), workDirectory.appendingPathComponent("stderr.all"))
+    }
+
+    /// The inline output so far, as it will be reported (cut to the limits).
+    public static func inlineOutput(in workDirectory: URL) -> (stdout: String, stderr: String) {
+        let (out, err) = outputFiles(in: workDirectory)
+        return (OutputLimits.inline(readText(out, limit: OutputLimits.inlineStdout + 1), limit: OutputLimits.inlineStdout).text,
+                OutputLimits.inline(readText(err, limit: OutputLimits.inlineStderr + 1), limit: OutputLimits.inlineStderr).text)
     }
 
     /// The uid and primary gid of a local user, from the password database.

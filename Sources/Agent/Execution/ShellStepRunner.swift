@@ -68,7 +68,8 @@ public struct ShellStepRunner: Sendable {
         environment: [String: String] = [:],
         userID: uid_t? = nil,
         groupID: gid_t? = nil,
-        handle: Handle = Handle()
+        handle: Handle = Handle(),
+        appendingTo output: (stdout: URL, stderr: URL)? = nil
     ) async throws -> Outcome {
         try SecureFile.makeDirectory(workDirectory, mode: 0o700)
         // Run as another user, the script lives in a private temp dir that user owns:
@@ -81,10 +82,13 @@ public struct ShellStepRunner: Sendable {
         defer { if userID != nil { try? FileManager.default.removeItem(at: scriptDirectory) } }
         let script = scriptDirectory.appendingPathComponent("script.sh")
         try SecureFile.write(inputs.runCommand.joined(separator: "\n") + "\n", to: script, mode: 0o700)
-        let stdoutFile = workDirectory.appendingPathComponent("stdout")
-        let stderrFile = workDirectory.appendingPathComponent("stderr")
-        let out = try FileDescriptor.open(FilePath(stdoutFile.path), .writeOnly, options: [.create, .truncate], permissions: [.ownerReadWrite])
-        let err = try FileDescriptor.open(FilePath(stderrFile.path), .writeOnly, options: [.create, .truncate], permissions: [.ownerReadWrite])
+        // Given files are appended to (an invocation's output across its steps, readable
+        // while the step runs); otherwise each step has its own.
+        let stdoutFile = output?.stdout ?? workDirectory.appendingPathComponent("stdout")
+        let stderrFile = output?.stderr ?? workDirectory.appendingPathComponent("stderr")
+        let mode: FileDescriptor.OpenOptions = output == nil ? [.create, .truncate] : [.create, .append]
+        let out = try FileDescriptor.open(FilePath(stdoutFile.path), .writeOnly, options: mode, permissions: [.ownerReadWrite])
+        let err = try FileDescriptor.open(FilePath(stderrFile.path), .writeOnly, options: mode, permissions: [.ownerReadWrite])
         if let userID {
             for path in [scriptDirectory.path, script.path] {
                 guard chown(path, userID, groupID ?? gid_t(bitPattern: -1)) == 0 else {

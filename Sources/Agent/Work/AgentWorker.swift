@@ -236,8 +236,12 @@ public actor AgentWorker {
             var environment = self.environment
             environment["TENDER_COMMAND_ID"] = run.commandId
             environment["TENDER_INVOCATION_ID"] = id
-            switch await Self.perform(run, executor: executor, workDirectory: workRoot.appendingPathComponent(id, isDirectory: true),
-                                      environment: environment, startAt: spool.resumeStep(of: id) ?? 0, handle: handle) {
+            let workDirectory = workRoot.appendingPathComponent(id, isDirectory: true)
+            let progress = Task { await self.reportProgress(id: id, workDirectory: workDirectory) }
+            let performed = await Self.perform(run, executor: executor, workDirectory: workDirectory,
+                                               environment: environment, startAt: spool.resumeStep(of: id) ?? 0, handle: handle)
+            progress.cancel()
+            switch performed {
             case .finished(let finished):
                 result = finished
             case .reboot(let nextStep):
@@ -266,6 +270,22 @@ public actor AgentWorker {
         await send(.invocationResult(result))
         tasks[id] = nil
     }
+
+    /// While an invocation runs, sends its output so far every `progressInterval`
+    /// when it changed (cut to the inline limits: the full output comes with the result).
+    private func reportProgress(id: String, workDirectory: URL) async {
+        var last: (String, String) = ("", "")
+        while !Task.isCancelled {
+            try? await Task.sleep(for: Self.progressInterval)
+            guard !Task.isCancelled else { return }
+            let now = InvocationExecutor.inlineOutput(in: workDirectory)
+            guard now != last else { continue }
+            last = now
+            await send(.invocationProgress(InvocationProgress(invocationId: id, stdout: now.stdout, stderr: now.stderr)))
+        }
+    }
+
+    static let progressInterval: Duration = .seconds(2)
 
     /// Marks the invocation to continue at `nextStep` and runs the reboot command;
     /// returns a failed result if the reboot could not be started.

@@ -163,6 +163,8 @@ final class AgentSessionHandler: Sendable {
             break
         case .invocationStarted(let ref):
             await reports.withLockedValue({ $0 })?.started(ref, instanceID: instanceID)
+        case .invocationProgress(let progress):
+            await reports.withLockedValue({ $0 })?.progress(progress, instanceID: instanceID)
         case .invocationResult(let result):
             if let reports = reports.withLockedValue({ $0 }), await reports.result(result, instanceID: instanceID) {
                 try await send(.resultStored(InvocationRef(invocationId: result.invocationId)), outbound)

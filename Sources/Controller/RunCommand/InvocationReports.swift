@@ -30,6 +30,17 @@ struct InvocationReports: Sendable {
         }
     }
 
+    func progress(_ progress: InvocationProgress, instanceID: String, now: Date = Date()) async {
+        guard let commandID = parse(progress.invocationId, from: instanceID) else { return }
+        let stdout = OutputLimits.inline(progress.stdout, limit: OutputLimits.inlineStdout + OutputLimits.truncationMarker.count).text
+        let stderr = OutputLimits.inline(progress.stderr, limit: OutputLimits.inlineStderr + OutputLimits.truncationMarker.count).text
+        do {
+            try await store.updateRunningOutput(commandID: commandID, instanceID: instanceID, stdout: stdout, stderr: stderr, at: now)
+        } catch {
+            logger.debug("could not store progress", metadata: ["invocation": "\(progress.invocationId)", "error": "\(error)"])
+        }
+    }
+
     /// Stores the result; returns whether the agent may forget it (stored now or before).
     func result(_ result: InvocationResult, instanceID: String, now: Date = Date()) async -> Bool {
         guard let commandID = parse(result.invocationId, from: instanceID) else {

@@ -493,6 +493,15 @@ public final class SQLStore: Store {
         }
     }
 
+    public func updateRunningOutput(commandID: String, instanceID: String, stdout: String, stderr: String, at: Date) async throws {
+        try await backend.withDatabase { db in
+            try await db.raw("""
+                UPDATE invocations SET stdout = \(bind: stdout), stderr = \(bind: stderr), updated_at = \(bind: Millis.from(at))
+                WHERE command_id = \(bind: commandID) AND instance_id = \(bind: instanceID) AND status = \(bind: InvocationStatus.inProgress.rawValue)
+                """).run()
+        }
+    }
+
     public func updateCommand(id: String, status: CommandStatus, statusDetails: String, completedCount: Int, errorCount: Int, deliveryTimedOutCount: Int, finishedAt: Date?, at: Date) async throws {
         try await backend.transaction { db in
             guard let row = try await db.raw("SELECT status, status_details FROM commands WHERE id = \(bind: id)").first() else { return }

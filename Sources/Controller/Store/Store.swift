@@ -69,6 +69,8 @@ public protocol Store: Sendable {
     /// Applies the transition if the invocation is still in one of its `from` statuses,
     /// recording an event; returns the updated invocation, or nil if it did not apply.
     func transitionInvocation(commandID: String, instanceID: String, _ transition: InvocationTransition, at: Date) async throws -> InvocationRecord?
+    /// Replaces the inline output of a running invocation (progress; no event).
+    func updateRunningOutput(commandID: String, instanceID: String, stdout: String, stderr: String, at: Date) async throws
     /// Stores the aggregate; records an event when the status changed.
     func updateCommand(id: String, status: CommandStatus, statusDetails: String, completedCount: Int, errorCount: Int, deliveryTimedOutCount: Int, finishedAt: Date?, at: Date) async throws
     /// Marks the command as to be cancelled; false if unknown or already finished.

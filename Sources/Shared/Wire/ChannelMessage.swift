@@ -83,6 +83,8 @@ public enum ChannelMessage: Sendable, Equatable {
     case invocationAccepted(InvocationRef)
     /// Agent → controller: the first step is starting.
     case invocationStarted(InvocationRef)
+    /// Agent → controller: output so far while it runs.
+    case invocationProgress(InvocationProgress)
     /// Agent → controller: the outcome (repeated until confirmed).
     case invocationResult(InvocationResult)
     /// Controller → agent: the result is stored; the agent may forget it.
@@ -103,6 +105,7 @@ public enum ChannelMessage: Sendable, Equatable {
         case .runInvocation: return "runInvocation"
         case .invocationAccepted: return "invocationAccepted"
         case .invocationStarted: return "invocationStarted"
+        case .invocationProgress: return "invocationProgress"
         case .invocationResult: return "invocationResult"
         case .resultStored: return "resultStored"
         case .cancelInvocation: return "cancelInvocation"
@@ -147,6 +150,7 @@ public struct ChannelCodec: Sendable {
         case .runInvocation(let b): return try wrap(b)
         case .invocationAccepted(let b): return try wrap(b)
         case .invocationStarted(let b): return try wrap(b)
+        case .invocationProgress(let b): return try wrap(b)
         case .invocationResult(let b): return try wrap(b)
         case .resultStored(let b): return try wrap(b)
         case .cancelInvocation(let b): return try wrap(b)
@@ -181,6 +185,7 @@ public struct ChannelCodec: Sendable {
         case "runInvocation": message = .runInvocation(try body(RunInvocation.self))
         case "invocationAccepted": message = .invocationAccepted(try body(InvocationRef.self))
         case "invocationStarted": message = .invocationStarted(try body(InvocationRef.self))
+        case "invocationProgress": message = .invocationProgress(try body(InvocationProgress.self))
         case "invocationResult": message = .invocationResult(try body(InvocationResult.self))
         case "resultStored": message = .resultStored(try body(InvocationRef.self))
         case "cancelInvocation": message = .cancelInvocation(try body(InvocationRef.self))

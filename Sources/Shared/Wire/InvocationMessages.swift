@@ -58,3 +58,17 @@ public struct InvocationResult: Codable, Sendable, Equatable {
         self.endedAt = endedAt
     }
 }
+
+/// Output so far of a running invocation (cut to the inline limits), sent every few
+/// seconds while it changes, so operators can follow long runs.
+public struct InvocationProgress: Codable, Sendable, Equatable {
+    public var invocationId: String
+    public var stdout: String
+    public var stderr: String
+
+    public init(invocationId: String, stdout: String, stderr: String) {
+        self.invocationId = invocationId
+        self.stdout = stdout
+        self.stderr = stderr
+    }
+}
