@@ -29,6 +29,16 @@ struct AgentWorkerTests {
         }
 
         func results(_ id: String) -> [InvocationResult] { messages.compactMap { $0.result(for: id) } }
+        /// The full output of one stream as the controller would assemble it from the pieces.
+        func output(_ id: String, _ stream: String) -> Data {
+            var assembled = Data()
+            for message in messages {
+                guard case .invocationOutput(let chunk) = message, chunk.invocationId == id, chunk.stream == stream,
+                      let data = Data(base64Encoded: chunk.data), chunk.offset <= assembled.count else { continue }
+                assembled.replaceSubrange(chunk.offset..<min(assembled.count, chunk.offset + data.count), with: data)
+            }
+            return assembled
+        }
         /// `accepted`, `started` and `result` for `id`, in the order they were sent.
         func trace(_ id: String) -> [String] { messages.compactMap { $0.kind(for: id) } }
     }
@@ -94,7 +104,8 @@ struct AgentWorkerTests {
             #expect(result.responseCode == 0)
             #expect(result.stdout == "hi\n")
             #expect(result.stderr == "cmd-1 \(id)\n")
-            #expect(result.fullStdout.flatMap { Data(base64Encoded: $0) } == Data("hi\n".utf8))
+            #expect(await s.recorder.output(id, "stdout") == Data("hi\n".utf8))
+            #expect(result.stdoutSize == 3)
             #expect(result.startedAt != nil)
             #expect(s.worker.spool.state(of: id) == .finished)
             #expect(!FileManager.default.fileExists(atPath: s.worker.workRoot.appendingPathComponent(id).path), "the work dir goes once the result is recorded")
@@ -263,55 +274,32 @@ struct AgentWorkerTests {
         }
     }
 
-    @Test func fullOutputOverTheLimitIsCutWithANote() async throws {
+    @Test func fullOutputOfAnySizeTravelsInPiecesUnderTheFrameLimit() async throws {
         try await withWorker { s in
-            let run = Self.invocation(1, ["head -c 700000 /dev/zero | tr '\\0' 'x'", "echo small >&2"])
+            // 2 MB of control characters (the most expensive text to encode) on both streams.
+            let run = Self.invocation(1, ["head -c 2000000 /dev/zero | tr '\\0' '\\001'", "head -c 700000 /dev/zero | tr '\\0' '\\002' >&2"])
             await s.worker.receive(run)
             #expect(await s.recorder.wait { $0.contains { $0.result(for: run.invocationId) != nil } })
             let result = try #require(await s.recorder.results(run.invocationId).first)
-            let full = try #require(result.fullStdout.flatMap { Data(base64Encoded: $0) })
-            #expect(full.count <= InvocationResult.maxFullOutputBytes)
-            let text = String(decoding: full, as: UTF8.self)
-            #expect(text.hasSuffix(" of 700000 bytes ---\n"))
-            #expect(text.contains("--- output cut: the agent sent the first "))
-            #expect(text.hasPrefix(String(repeating: "x", count: 500_000)))
-            #expect(result.fullStderr.flatMap { Data(base64Encoded: $0) } == Data("small\n".utf8), "the small stream stays whole")
+            #expect(result.stdoutSize == 2_000_000 && result.stderrSize == 700_000)
+            let out = await s.recorder.output(run.invocationId, "stdout")
+            let err = await s.recorder.output(run.invocationId, "stderr")
+            #expect(out.count == 2_000_000 && out.allSatisfy { $0 == 1 })
+            #expect(err.count == 700_000 && err.allSatisfy { $0 == 2 })
             #expect(result.stdout.hasSuffix(OutputLimits.truncationMarker))
+            for message in await s.recorder.messages {
+                #expect(try ChannelCodec().encode(message, id: UUID().uuidString).count < ChannelProtocol.maxFrameSize)
+            }
+            // Asked again from an offset, the worker sends the rest and the result again.
+            await s.worker.outputWanted(OutputWanted(invocationId: run.invocationId, stdoutOffset: 1_900_000, stderrOffset: 700_000))
+            let last = await s.recorder.messages.suffix(2)
+            #expect(last.last?.result(for: run.invocationId) != nil)
+            if case .invocationOutput(let chunk)? = last.first {
+                #expect(chunk.offset == 1_900_000 && chunk.stream == "stdout" && Data(base64Encoded: chunk.data)?.count == 100_000)
+            } else {
+                Issue.record("expected the missing piece before the result")
+            }
         }
-    }
-
-    @Test func aResultWithBothStreamsFloodedFitsInOneFrame() async throws {
-        try await withWorker { s in
-            // Control characters: the most expensive inline text to encode as JSON.
-            let run = Self.invocation(1, ["head -c 2000000 /dev/zero | tr '\\0' '\\001'", "head -c 2000000 /dev/zero | tr '\\0' '\\002' >&2"])
-            await s.worker.receive(run)
-            #expect(await s.recorder.wait { $0.contains { $0.result(for: run.invocationId) != nil } })
-            let result = try #require(await s.recorder.results(run.invocationId).first)
-            let out = try #require(result.fullStdout.flatMap { Data(base64Encoded: $0) })
-            let err = try #require(result.fullStderr.flatMap { Data(base64Encoded: $0) })
-            #expect(out.count + err.count <= InvocationResult.maxFullOutputBytes)
-            #expect(out.count >= InvocationResult.maxFullOutputBytes / 2 - 200)
-            #expect(err.count >= InvocationResult.maxFullOutputBytes / 2 - 200)
-            let frame = try ChannelCodec().encode(.invocationResult(result), id: UUID().uuidString)
-            #expect(frame.count < ChannelProtocol.maxFrameSize)
-        }
-    }
-
-    @Test func outputSharesAndUTF8Cuts() {
-        func shares(_ stdout: Int, _ stderr: Int) -> [Int] {
-            let share = FullOutput.shares(stdoutSize: stdout, stderrSize: stderr, budget: 100)
-            return [share.stdout, share.stderr]
-        }
-        #expect(shares(10, 20) == [10, 20])
-        #expect(shares(500, 20) == [80, 20])
-        #expect(shares(20, 500) == [20, 80])
-        #expect(shares(500, 500) == [50, 50])
-        #expect(shares(70, 40) == [60, 40])
-        #expect(FullOutput.completeUTF8Length(Data("abc".utf8)) == 3)
-        #expect(FullOutput.completeUTF8Length(Data("ab€".utf8)) == 5)
-        #expect(FullOutput.completeUTF8Length(Data("ab€".utf8).dropLast()) == 2)
-        #expect(FullOutput.completeUTF8Length(Data("ab€".utf8).dropLast(2)) == 2)
-        #expect(FullOutput.completeUTF8Length(Data([0x80, 0x80, 0x80, 0x80])) == 4)
     }
 
     @Test func aBadIdIsAnsweredWithAnErrorAndNothingIsSpooled() async throws {

@@ -43,8 +43,8 @@ struct RebootResumeTests {
         await second.waitUntilIdle()
         let result = try #require(await again.results(run.invocationId).first)
         #expect(result.status == .success, "\(result)")
-        let full = String(decoding: Data(base64Encoded: result.fullStdout ?? "") ?? Data(), as: UTF8.self)
-        #expect(full == "before\nafter\n")
+        #expect(result.stdout == "before\nafter\n")
+        #expect(await again.output(run.invocationId, "stdout") == Data("before\nafter\n".utf8))
         #expect(((try? String(contentsOf: counter, encoding: .utf8)) ?? "").split(separator: "\n").count == 1, "the first step must not run again")
     }
 

@@ -309,6 +309,13 @@ extension RunCommandTests {
                 return c.status == "Success" ? c : nil
             }
             #expect(done.invocations?.first?.stdout == "first\nsecond\n")
+
+            // Output far beyond one frame travels in pieces and comes back whole.
+            let (_, huge) = try await send(sb, controller, ["--target", "*", "--param", "commands=head -c 3000000 /dev/zero | tr '\\0' 'y'", "--wait"])
+            #expect(huge.status == "Success", "\(huge)")
+            let instance = try #require(huge.invocations?.first?.instanceId)
+            let full = try await sb.tender(controller, ["command", "output", huge.commandId, "--instance", instance], json: false)
+            #expect(full.stdout.utf8.count == 3_000_000 && full.stdout.allSatisfy { $0 == "y" }, "got \(full.stdout.utf8.count) bytes")
         }
     }
 }

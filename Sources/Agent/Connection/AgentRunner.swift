@@ -255,6 +255,8 @@ public final class AgentRunner: Sendable {
             await worker.receive(run)
         case .resultStored(let ref):
             await worker.confirmed(ref.invocationId)
+        case .outputWanted(let wanted):
+            await worker.outputWanted(wanted)
         case .cancelInvocation(let ref):
             await worker.cancel(ref.invocationId)
         case .error(let notice):

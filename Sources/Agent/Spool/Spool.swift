@@ -38,7 +38,7 @@ public struct Spool<Item: Codable & Sendable, Outcome: Codable & Sendable>: Send
     public init(directory: URL, tombstoneLifetime: TimeInterval = 7 * 86400) throws {
         self.directory = directory
         self.tombstoneLifetime = tombstoneLifetime
-        for sub in ["inbox", "started", "results", "done", "resume"] {
+        for sub in ["inbox", "started", "results", "done", "resume", "output"] {
             try SecureFile.makeDirectory(directory.appendingPathComponent(sub), mode: 0o700)
         }
     }
@@ -82,6 +82,12 @@ public struct Spool<Item: Codable & Sendable, Outcome: Codable & Sendable>: Send
     public func markStarted(id: String) throws {
         try Self.validate(id: id)
         try SecureFile.write(Data(ISOTime.format(Date()).utf8), to: file("started", id, json: false), mode: 0o600)
+    }
+
+    /// Where a finished invocation's full output waits (`stdout` or `stderr`) until
+    /// the controller confirms the result.
+    public func outputFile(id: String, stream: String) -> URL {
+        directory.appendingPathComponent("output").appendingPathComponent("\(id).\(stream)")
     }
 
     /// Records that the work asked for a reboot and continues at step `nextStep`:
@@ -138,6 +144,8 @@ public struct Spool<Item: Codable & Sendable, Outcome: Codable & Sendable>: Send
     public func confirm(id: String) throws {
         try Self.validate(id: id)
         try SecureFile.write(Data(), to: file("done", id, json: false), mode: 0o600)
+        try? FileManager.default.removeItem(at: outputFile(id: id, stream: "stdout"))
+        try? FileManager.default.removeItem(at: outputFile(id: id, stream: "stderr"))
         try? FileManager.default.removeItem(at: file("results", id, json: true))
         try? FileManager.default.removeItem(at: file("inbox", id, json: true))
         try? FileManager.default.removeItem(at: file("started", id, json: false))

@@ -202,6 +202,44 @@ public actor AgentWorker {
 
     /// `resultStored`: the controller has the result; forget it (a tombstone stays
     /// against redelivery).
+    /// The controller lacks some of the output: send both streams from the offsets
+    /// it names, in pieces, then the result again.
+    public func outputWanted(_ wanted: OutputWanted) async {
+        guard var result = try? spool.outcome(of: wanted.invocationId) else { return }
+        // If the spooled output is shorter than the result says (a disk problem), say
+        // what there is, or the controller would ask forever.
+        let outSize = FullOutput.size(of: spool.outputFile(id: wanted.invocationId, stream: "stdout"))
+        let errSize = FullOutput.size(of: spool.outputFile(id: wanted.invocationId, stream: "stderr"))
+        if let declared = result.stdoutSize, let declaredErr = result.stderrSize, outSize < declared || errSize < declaredErr {
+            logger.warning("spooled output is shorter than recorded; reporting what is left", metadata: ["invocation": "\(wanted.invocationId)"])
+            result.stdoutSize = min(declared, outSize)
+            result.stderrSize = min(declaredErr, errSize)
+            try? spool.recordOutcome(id: wanted.invocationId, result)
+        }
+        await sendOutput(wanted)
+        await send(.invocationResult(result))
+    }
+
+    /// Sends the spooled output of one invocation from the given offsets, 256 KiB at a
+    /// time, reading one piece into memory at a time.
+    private func sendOutput(_ wanted: OutputWanted) async {
+        for (stream, offset) in [("stdout", wanted.stdoutOffset), ("stderr", wanted.stderrOffset)] {
+            let url = spool.outputFile(id: wanted.invocationId, stream: stream)
+            guard let handle = try? FileHandle(forReadingFrom: url) else { continue }
+            defer { try? handle.close() }
+            var position = max(0, offset)
+            do {
+                try handle.seek(toOffset: UInt64(position))
+                while let chunk = try handle.read(upToCount: InvocationOutputChunk.maxBytes), !chunk.isEmpty {
+                    await send(.invocationOutput(InvocationOutputChunk(invocationId: wanted.invocationId, stream: stream, offset: position, data: chunk.base64EncodedString())))
+                    position += chunk.count
+                }
+            } catch {
+                logger.warning("could not read spooled output", metadata: ["invocation": "\(wanted.invocationId)", "error": "\(error)"])
+            }
+        }
+    }
+
     public func confirmed(_ id: String) {
         do {
             try spool.confirm(id: id)
@@ -267,6 +305,9 @@ public actor AgentWorker {
         record(result)
         handles[id] = nil
         pump()
+        if result.stdoutSize != nil {
+            await sendOutput(OutputWanted(invocationId: id, stdoutOffset: 0, stderrOffset: 0))
+        }
         await send(.invocationResult(result))
         tasks[id] = nil
     }
@@ -324,13 +365,14 @@ public actor AgentWorker {
         do {
             let outcome = try await executor.run(run.steps, workDirectory: workDirectory, environment: environment, startAt: startAt, handle: handle)
             if let next = outcome.rebootThenContinueAt { return .reboot(nextStep: next) }
-            let full = FullOutput.read(stdout: URL(fileURLWithPath: outcome.fullStdoutFile), stderr: URL(fileURLWithPath: outcome.fullStderrFile),
-                                       budget: InvocationResult.maxFullOutputBytes)
+            // The full output goes in chunks before the result (any size); the result names its sizes.
+            let stdoutSize = FullOutput.size(of: URL(fileURLWithPath: outcome.fullStdoutFile))
+            let stderrSize = FullOutput.size(of: URL(fileURLWithPath: outcome.fullStderrFile))
             return .finished(InvocationResult(
                 invocationId: run.invocationId, status: outcome.status, statusDetails: outcome.statusDetails,
                 responseCode: outcome.responseCode, stdout: outcome.stdout, stderr: outcome.stderr,
-                fullStdout: full.stdout.base64EncodedString(), fullStderr: full.stderr.base64EncodedString(),
-                startedAt: startedAt, endedAt: Date()))
+                fullStdout: nil, fullStderr: nil, startedAt: startedAt, endedAt: Date(),
+                stdoutSize: stdoutSize, stderrSize: stderrSize))
         } catch {
             return .finished(InvocationResult(
                 invocationId: run.invocationId, status: .failed, statusDetails: StatusDetails.failed, responseCode: -1,
@@ -342,6 +384,18 @@ public actor AgentWorker {
     /// Makes the result durable (it is what gets sent until confirmed) and drops the
     /// work directory: its output is now in the result.
     private func record(_ result: InvocationResult) {
+        let id = result.invocationId
+        let (stdout, stderr) = InvocationExecutor.outputFiles(in: workRoot.appendingPathComponent(id, isDirectory: true))
+        // The output moves into the spool first: the result refers to it.
+        for (file, stream) in [(stdout, "stdout"), (stderr, "stderr")] {
+            let target = spool.outputFile(id: id, stream: stream)
+            try? FileManager.default.removeItem(at: target)
+            if FileManager.default.fileExists(atPath: file.path) {
+                try? FileManager.default.moveItem(at: file, to: target)
+            } else {
+                _ = FileManager.default.createFile(atPath: target.path, contents: nil, attributes: [.posixPermissions: 0o600])
+            }
+        }
         do {
             try spool.recordOutcome(id: result.invocationId, result)
         } catch {
@@ -406,57 +460,9 @@ public actor AgentWorker {
     }
 }
 
-/// The full output a result carries: both streams together within a byte budget, so
-/// the result frame (base64 plus inline text) stays under the channel's frame limit.
-/// A stream that has to be cut ends with a note saying how much was kept.
+/// Sizes of output files (0 when absent).
 enum FullOutput {
-    static func read(stdout: URL, stderr: URL, budget: Int) -> (stdout: Data, stderr: Data) {
-        let outSize = size(of: stdout)
-        let errSize = size(of: stderr)
-        let share = shares(stdoutSize: outSize, stderrSize: errSize, budget: budget)
-        return (read(stdout, size: outSize, share: share.stdout), read(stderr, size: errSize, share: share.stderr))
-    }
-
-    /// Whole streams when they fit; otherwise each gets at least half the budget (or
-    /// all it needs, if less) and the larger one the rest, so a flood on one stream
-    /// cannot crowd out the other.
-    static func shares(stdoutSize: Int, stderrSize: Int, budget: Int) -> (stdout: Int, stderr: Int) {
-        if stdoutSize + stderrSize <= budget { return (stdoutSize, stderrSize) }
-        let half = budget / 2
-        let stderrShare = min(stderrSize, max(half, budget - stdoutSize))
-        return (min(stdoutSize, budget - stderrShare), stderrShare)
-    }
-
-    static func note(kept: Int, total: Int) -> String {
-        "\n--- output cut: the agent sent the first \(kept) of \(total) bytes ---\n"
-    }
-
-    /// At most `share` bytes, the note included when the stream is cut. The cut backs
-    /// off to a UTF-8 character boundary so the text before the note decodes cleanly.
-    private static func read(_ url: URL, size: Int, share: Int) -> Data {
-        guard let handle = try? FileHandle(forReadingFrom: url) else { return Data() }
-        defer { try? handle.close() }
-        if size <= share { return (try? handle.read(upToCount: max(share, 1))) ?? Data() }
-        // The note's length with the largest number it can hold bounds the final note.
-        let limit = max(0, share - note(kept: share, total: size).utf8.count)
-        var data = limit > 0 ? ((try? handle.read(upToCount: limit)) ?? Data()) : Data()
-        data = data.prefix(completeUTF8Length(data))
-        data.append(contentsOf: note(kept: data.count, total: size).utf8)
-        return data
-    }
-
-    /// The length of `data` without a UTF-8 sequence cut off at its end (output that
-    /// is not UTF-8 at all is left as it is).
-    static func completeUTF8Length(_ data: Data) -> Int {
-        let tail = Array(data.suffix(4))
-        guard let leadIndex = tail.lastIndex(where: { $0 & 0xC0 != 0x80 }) else { return data.count }
-        let lead = tail[leadIndex]
-        let needed = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1
-        let present = tail.count - leadIndex
-        return present >= needed ? data.count : data.count - present
-    }
-
-    private static func size(of url: URL) -> Int {
+    static func size(of url: URL) -> Int {
         let attributes = try? FileManager.default.attributesOfItem(atPath: url.path)
         return (attributes?[.size] as? NSNumber)?.intValue ?? 0
     }

@@ -165,9 +165,17 @@ final class AgentSessionHandler: Sendable {
             await reports.withLockedValue({ $0 })?.started(ref, instanceID: instanceID)
         case .invocationProgress(let progress):
             await reports.withLockedValue({ $0 })?.progress(progress, instanceID: instanceID)
+        case .invocationOutput(let chunk):
+            await reports.withLockedValue({ $0 })?.chunk(chunk, instanceID: instanceID)
         case .invocationResult(let result):
-            if let reports = reports.withLockedValue({ $0 }), await reports.result(result, instanceID: instanceID) {
+            guard let reports = reports.withLockedValue({ $0 }) else { break }
+            switch await reports.result(result, instanceID: instanceID) {
+            case .stored:
                 try await send(.resultStored(InvocationRef(invocationId: result.invocationId)), outbound)
+            case .needOutput(let wanted):
+                try await send(.outputWanted(wanted), outbound)
+            case .retry:
+                break
             }
         case .unknown(let type):
             logger.debug("ignoring unknown message type", metadata: ["type": "\(type)"])

@@ -41,19 +41,53 @@ struct InvocationReports: Sendable {
         }
     }
 
-    /// Stores the result; returns whether the agent may forget it (stored now or before).
-    func result(_ result: InvocationResult, instanceID: String, now: Date = Date()) async -> Bool {
+    func chunk(_ chunk: InvocationOutputChunk, instanceID: String) async {
+        guard let commandID = parse(chunk.invocationId, from: instanceID), let data = Data(base64Encoded: chunk.data),
+              chunk.offset >= 0, ["stdout", "stderr"].contains(chunk.stream) else {
+            logger.warning("dropped a malformed output piece", metadata: ["instance": "\(instanceID)"])
+            return
+        }
+        do {
+            // Only for an invocation that is still open: a late piece must not touch a stored result.
+            guard let current = try await store.invocation(commandID: commandID, instanceID: instanceID), !current.status.isTerminal else { return }
+            _ = try outputs.appendChunk(commandID: commandID, instanceID: instanceID, stream: chunk.stream, offset: chunk.offset, data: data)
+        } catch {
+            logger.error("could not store output", metadata: ["invocation": "\(chunk.invocationId)", "error": "\(error)"])
+        }
+    }
+
+    enum ResultOutcome: Equatable {
+        /// Stored (now or before): confirm it to the agent.
+        case stored
+        /// Not stored; the agent sends it again later.
+        case retry
+        /// Not stored yet: the output is incomplete; ask for it from these offsets.
+        case needOutput(OutputWanted)
+    }
+
+    /// Stores the result once its full output is held.
+    func result(_ result: InvocationResult, instanceID: String, now: Date = Date()) async -> ResultOutcome {
         guard let commandID = parse(result.invocationId, from: instanceID) else {
             logger.warning("agent reported a result for an invocation that is not its own", metadata: ["instance": "\(instanceID)", "invocation": "\(result.invocationId.prefix(80))"])
-            return true
+            return .stored
         }
-        guard result.status.isTerminal else { return false }
+        guard result.status.isTerminal else { return .retry }
         do {
-            guard let current = try await store.invocation(commandID: commandID, instanceID: instanceID) else { return true }
-            if current.status.isTerminal { return true }
-            let stdout = result.fullStdout.flatMap { Data(base64Encoded: $0) } ?? Data(result.stdout.utf8)
-            let stderr = result.fullStderr.flatMap { Data(base64Encoded: $0) } ?? Data(result.stderr.utf8)
-            let blob = try outputs.store(commandID: commandID, instanceID: instanceID, stdout: stdout, stderr: stderr)
+            guard let current = try await store.invocation(commandID: commandID, instanceID: instanceID) else { return .stored }
+            if current.status.isTerminal { return .stored }
+            let blob: String
+            if let stdoutSize = result.stdoutSize, let stderrSize = result.stderrSize {
+                let heldOut = try outputs.partSize(commandID: commandID, instanceID: instanceID, stream: "stdout")
+                let heldErr = try outputs.partSize(commandID: commandID, instanceID: instanceID, stream: "stderr")
+                guard heldOut >= stdoutSize, heldErr >= stderrSize else {
+                    return .needOutput(OutputWanted(invocationId: result.invocationId, stdoutOffset: heldOut, stderrOffset: heldErr))
+                }
+                blob = try outputs.finalize(commandID: commandID, instanceID: instanceID)
+            } else {
+                let stdout = result.fullStdout.flatMap { Data(base64Encoded: $0) } ?? Data(result.stdout.utf8)
+                let stderr = result.fullStderr.flatMap { Data(base64Encoded: $0) } ?? Data(result.stderr.utf8)
+                blob = try outputs.store(commandID: commandID, instanceID: instanceID, stdout: stdout, stderr: stderr)
+            }
             // Inline output is cut here too: the agent's word on limits is not trusted.
             let inlineOut = OutputLimits.inline(result.stdout, limit: OutputLimits.inlineStdout + OutputLimits.truncationMarker.count).text
             let inlineErr = OutputLimits.inline(result.stderr, limit: OutputLimits.inlineStderr + OutputLimits.truncationMarker.count).text
@@ -62,10 +96,10 @@ struct InvocationReports: Sendable {
                 responseCode: result.responseCode, stdout: inlineOut, stderr: inlineErr, outputBlob: blob,
                 startedAt: result.startedAt ?? now, endedAt: result.endedAt), at: now)
             await dispatcher.kick(commandID: commandID, now: now)
-            return true
+            return .stored
         } catch {
             logger.error("could not store a result; the agent will send it again", metadata: ["invocation": "\(result.invocationId)", "error": "\(error)"])
-            return false
+            return .retry
         }
     }
 }

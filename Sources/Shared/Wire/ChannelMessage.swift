@@ -85,6 +85,10 @@ public enum ChannelMessage: Sendable, Equatable {
     case invocationStarted(InvocationRef)
     /// Agent → controller: output so far while it runs.
     case invocationProgress(InvocationProgress)
+    /// Agent → controller: a piece of the full output (before the result).
+    case invocationOutput(InvocationOutputChunk)
+    /// Controller → agent: send the output again from these offsets, then the result.
+    case outputWanted(OutputWanted)
     /// Agent → controller: the outcome (repeated until confirmed).
     case invocationResult(InvocationResult)
     /// Controller → agent: the result is stored; the agent may forget it.
@@ -106,6 +110,8 @@ public enum ChannelMessage: Sendable, Equatable {
         case .invocationAccepted: return "invocationAccepted"
         case .invocationStarted: return "invocationStarted"
         case .invocationProgress: return "invocationProgress"
+        case .invocationOutput: return "invocationOutput"
+        case .outputWanted: return "outputWanted"
         case .invocationResult: return "invocationResult"
         case .resultStored: return "resultStored"
         case .cancelInvocation: return "cancelInvocation"
@@ -151,6 +157,8 @@ public struct ChannelCodec: Sendable {
         case .invocationAccepted(let b): return try wrap(b)
         case .invocationStarted(let b): return try wrap(b)
         case .invocationProgress(let b): return try wrap(b)
+        case .invocationOutput(let b): return try wrap(b)
+        case .outputWanted(let b): return try wrap(b)
         case .invocationResult(let b): return try wrap(b)
         case .resultStored(let b): return try wrap(b)
         case .cancelInvocation(let b): return try wrap(b)
@@ -186,6 +194,8 @@ public struct ChannelCodec: Sendable {
         case "invocationAccepted": message = .invocationAccepted(try body(InvocationRef.self))
         case "invocationStarted": message = .invocationStarted(try body(InvocationRef.self))
         case "invocationProgress": message = .invocationProgress(try body(InvocationProgress.self))
+        case "invocationOutput": message = .invocationOutput(try body(InvocationOutputChunk.self))
+        case "outputWanted": message = .outputWanted(try body(OutputWanted.self))
         case "invocationResult": message = .invocationResult(try body(InvocationResult.self))
         case "resultStored": message = .resultStored(try body(InvocationRef.self))
         case "cancelInvocation": message = .cancelInvocation(try body(InvocationRef.self))

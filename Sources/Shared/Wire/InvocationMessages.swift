@@ -28,10 +28,6 @@ public struct InvocationRef: Codable, Sendable, Equatable {
 /// The outcome of an invocation, sent by the agent and kept in its spool until the
 /// controller answers `resultStored`.
 public struct InvocationResult: Codable, Sendable, Equatable {
-    /// The most full output an agent sends with a result (the rest is cut with a note);
-    /// base64 keeps any bytes intact and the frame under the channel's 1 MiB limit.
-    public static let maxFullOutputBytes = 600 * 1024
-
     public var invocationId: String
     public var status: InvocationStatus
     public var statusDetails: String
@@ -39,13 +35,21 @@ public struct InvocationResult: Codable, Sendable, Equatable {
     /// Inline output, already cut to `OutputLimits`.
     public var stdout: String
     public var stderr: String
-    /// The full output, base64.
+    /// The full output, base64, for small outputs sent whole (the agent sends
+    /// `invocationOutput` pieces and the sizes instead).
     public var fullStdout: String?
     public var fullStderr: String?
     public var startedAt: Date?
     public var endedAt: Date
+    /// The full output's sizes when it travels in `invocationOutput` chunks instead
+    /// of in `fullStdout`/`fullStderr`: the controller stores the result only once it
+    /// holds that many bytes, and asks for the rest with `outputWanted`.
+    public var stdoutSize: Int?
+    public var stderrSize: Int?
 
-    public init(invocationId: String, status: InvocationStatus, statusDetails: String, responseCode: Int, stdout: String, stderr: String, fullStdout: String?, fullStderr: String?, startedAt: Date?, endedAt: Date) {
+    public init(invocationId: String, status: InvocationStatus, statusDetails: String, responseCode: Int, stdout: String, stderr: String, fullStdout: String?, fullStderr: String?, startedAt: Date?, endedAt: Date, stdoutSize: Int? = nil, stderrSize: Int? = nil) {
+        self.stdoutSize = stdoutSize
+        self.stderrSize = stderrSize
         self.invocationId = invocationId
         self.status = status
         self.statusDetails = statusDetails
@@ -70,5 +74,40 @@ public struct InvocationProgress: Codable, Sendable, Equatable {
         self.invocationId = invocationId
         self.stdout = stdout
         self.stderr = stderr
+    }
+}
+
+/// A piece of an invocation's full output, at a byte offset of one stream. Any size
+/// of output travels this way, in frames well under the channel's limit, and a piece
+/// sent twice is harmless (the controller places it by offset).
+public struct InvocationOutputChunk: Codable, Sendable, Equatable {
+    public static let maxBytes = 256 * 1024
+
+    public var invocationId: String
+    /// `stdout` or `stderr`.
+    public var stream: String
+    public var offset: Int
+    /// The bytes, base64.
+    public var data: String
+
+    public init(invocationId: String, stream: String, offset: Int, data: String) {
+        self.invocationId = invocationId
+        self.stream = stream
+        self.offset = offset
+        self.data = data
+    }
+}
+
+/// The controller's answer to a result whose output it does not hold in full yet:
+/// send both streams again from these offsets, then the result.
+public struct OutputWanted: Codable, Sendable, Equatable {
+    public var invocationId: String
+    public var stdoutOffset: Int
+    public var stderrOffset: Int
+
+    public init(invocationId: String, stdoutOffset: Int, stderrOffset: Int) {
+        self.invocationId = invocationId
+        self.stdoutOffset = stdoutOffset
+        self.stderrOffset = stderrOffset
     }
 }
