@@ -79,11 +79,11 @@ actor Dispatcher {
             // Sent to a connected agent that has not started it after a while: the
             // message may have died with a connection or a controller. Send it again;
             // the agent drops duplicates by invocation id, so it can never run twice.
+            var steps: [ResolvedStep]?
             if command.cancelRequestedAt == nil {
-                let steps = try JSON.decoder().decode([ResolvedStep].self, from: Data(command.stepsJSON.utf8))
                 for inv in invocations where inv.status == .inProgress && inv.startedAt == nil && registry.isConnected(inv.instanceID) {
                     if let sent = inv.sentAt, now.timeIntervalSince(sent) < Self.redeliveryDelay { continue }
-                    let message = ChannelMessage.runInvocation(RunInvocation(invocationId: RunInvocation.id(commandID: command.id, instanceID: inv.instanceID), commandId: command.id, documentName: command.documentName, steps: steps))
+                    let message = try Self.runMessage(command, instanceID: inv.instanceID, steps: &steps)
                     if await sendToAgent(message, instanceID: inv.instanceID) {
                         _ = try await store.transitionInvocation(commandID: command.id, instanceID: inv.instanceID, InvocationTransition(
                             from: [.inProgress], to: .inProgress, details: StatusDetails.inProgress, countAttempt: true, sentAt: now), at: now)
@@ -112,14 +112,13 @@ actor Dispatcher {
                     }
                 }
                 if !plan.send.isEmpty {
-                    let steps = try JSON.decoder().decode([ResolvedStep].self, from: Data(command.stepsJSON.utf8))
                     for id in plan.send {
                         guard let i = invocations.firstIndex(where: { $0.instanceID == id }) else { continue }
                         // Stored as sent before it is sent.
                         guard let updated = try await store.transitionInvocation(commandID: command.id, instanceID: id, InvocationTransition(
                             from: [.pending, .delayed], to: .inProgress, details: StatusDetails.inProgress, countAttempt: true, sentAt: now), at: now) else { continue }
                         invocations[i] = updated
-                        let message = ChannelMessage.runInvocation(RunInvocation(invocationId: RunInvocation.id(commandID: command.id, instanceID: id), commandId: command.id, documentName: command.documentName, steps: steps))
+                        let message = try Self.runMessage(command, instanceID: id, steps: &steps)
                         if !(await sendToAgent(message, instanceID: id)) {
                             if let back = try await transition(updated, from: [.inProgress], to: .delayed, details: StatusDetails.delayed, now: now) {
                                 invocations[i] = back
@@ -132,6 +131,14 @@ actor Dispatcher {
         } catch {
             logger.error("dispatch failed", metadata: ["command": "\(command.id)", "error": "\(error)"])
         }
+    }
+
+    /// The work message for one instance; the command's steps are decoded once per pass, and only when needed.
+    private static func runMessage(_ command: CommandRecord, instanceID: String, steps: inout [ResolvedStep]?) throws -> ChannelMessage {
+        let resolved = try steps ?? JSON.decoder().decode([ResolvedStep].self, from: Data(command.stepsJSON.utf8))
+        steps = resolved
+        return .runInvocation(RunInvocation(invocationId: RunInvocation.id(commandID: command.id, instanceID: instanceID),
+                                            commandId: command.id, documentName: command.documentName, steps: resolved))
     }
 
     private func transition(_ inv: InvocationRecord, from: Set<InvocationStatus>, to: InvocationStatus, details: String, now: Date, ended: Bool = false) async throws -> InvocationRecord? {
