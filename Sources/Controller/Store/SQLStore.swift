@@ -488,7 +488,10 @@ public final class SQLStore: Store {
             query.appendLiteral(") RETURNING *")
             guard let row = try await db.raw(query).first() else { return nil }
             let updated = try Self.invocation(from: row)
-            try await Self.recordEvent(db, at: at, commandID: commandID, instanceID: instanceID, status: updated.status.rawValue, details: updated.statusDetails)
+            // A transition that cannot change the status (a resend) is not an event.
+            if t.from != [t.to] {
+                try await Self.recordEvent(db, at: at, commandID: commandID, instanceID: instanceID, status: updated.status.rawValue, details: updated.statusDetails)
+            }
             return updated
         }
     }

@@ -67,7 +67,8 @@ public protocol Store: Sendable {
     func invocations(commandID: String) async throws -> [InvocationRecord]
     func invocation(commandID: String, instanceID: String) async throws -> InvocationRecord?
     /// Applies the transition if the invocation is still in one of its `from` statuses,
-    /// recording an event; returns the updated invocation, or nil if it did not apply.
+    /// recording an event (unless it can only keep the status, as a resend does);
+    /// returns the updated invocation, or nil if it did not apply.
     func transitionInvocation(commandID: String, instanceID: String, _ transition: InvocationTransition, at: Date) async throws -> InvocationRecord?
     /// Replaces the inline output of a running invocation (progress; no event).
     func updateRunningOutput(commandID: String, instanceID: String, stdout: String, stderr: String, at: Date) async throws

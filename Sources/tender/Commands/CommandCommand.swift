@@ -50,7 +50,9 @@ struct CommandCommand: AsyncParsableCommand {
                 let info = try await client.get("/v1/commands/\(PathComponent.escape(id))", as: CommandInfo.self)
                 let line = "\(info.commandId): \(info.status.rawValue)  \(info.completedCount)/\(info.targetCount) done, \(info.errorCount) errors"
                 if line != last {
-                    FileHandle.standardError.write(Data(("\r" + line).utf8))
+                    // Padded so a shorter line fully covers the one before it.
+                    let padding = String(repeating: " ", count: max(0, last.count - line.count))
+                    FileHandle.standardError.write(Data(("\r" + line + padding).utf8))
                     last = line
                 }
                 if info.status.isTerminal {

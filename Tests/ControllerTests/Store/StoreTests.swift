@@ -497,6 +497,10 @@ struct StoreTests {
             #expect(sent?.status == .inProgress)
             #expect(sent?.attempts == 1)
             #expect(sent?.startedAt == at(1))
+            // A resend keeps the status: it counts the attempt and is not an event.
+            let resent = try await store.transitionInvocation(commandID: command.id, instanceID: id, InvocationTransition(
+                from: [.inProgress], to: .inProgress, details: StatusDetails.inProgress, countAttempt: true, sentAt: at(1.5)), at: at(1.5))
+            #expect(resent?.attempts == 2)
             let result = InvocationTransition(from: [.inProgress], to: .success, details: StatusDetails.success, responseCode: 0,
                                               stdout: "hi\n", stderr: "", endedAt: at(2))
             let done = try await store.transitionInvocation(commandID: command.id, instanceID: id, result, at: at(2))
