@@ -92,8 +92,7 @@ public actor AgentWorker {
             logger.warning("an invocation was cut short by an agent stop; reporting it failed", metadata: ["invocation": "\(id)"])
             let result = InvocationResult(
                 invocationId: id, status: .failed, statusDetails: StatusDetails.failed, responseCode: -1,
-                stdout: "", stderr: Self.interruptedMessage + "\n", fullStdout: nil, fullStderr: nil,
-                startedAt: spool.startedAt(of: id), endedAt: Date())
+                stdout: "", stderr: Self.interruptedMessage + "\n", startedAt: spool.startedAt(of: id), endedAt: Date())
             record(result)
             await send(.invocationResult(result))
         }
@@ -195,7 +194,7 @@ public actor AgentWorker {
         logger.info("cancelled a queued invocation", metadata: ["invocation": "\(id)"])
         let result = InvocationResult(
             invocationId: id, status: .cancelled, statusDetails: StatusDetails.cancelled, responseCode: -1,
-            stdout: "", stderr: "", fullStdout: nil, fullStderr: nil, startedAt: nil, endedAt: Date())
+            stdout: "", stderr: "", startedAt: nil, endedAt: Date())
         record(result)
         await send(.invocationResult(result))
     }
@@ -299,7 +298,7 @@ public actor AgentWorker {
             result = InvocationResult(
                 invocationId: id, status: .failed, statusDetails: StatusDetails.failed, responseCode: -1, stdout: "",
                 stderr: "the agent could not record the start of this invocation (\(Self.describe(error))); it was not run\n",
-                fullStdout: nil, fullStderr: nil, startedAt: nil, endedAt: Date())
+                startedAt: nil, endedAt: Date())
         }
         logger.info("invocation finished", metadata: ["invocation": "\(id)", "status": "\(result.status.rawValue)"])
         record(result)
@@ -336,7 +335,7 @@ public actor AgentWorker {
         } catch {
             return InvocationResult(invocationId: id, status: .failed, statusDetails: StatusDetails.failed, responseCode: -1, stdout: "",
                                     stderr: "a step asked for a reboot, but the agent could not record where to continue (\(Self.describe(error)))\n",
-                                    fullStdout: nil, fullStderr: nil, startedAt: nil, endedAt: Date())
+                                    startedAt: nil, endedAt: Date())
         }
         logger.notice("a step asked for a reboot; rebooting, the invocation continues afterwards", metadata: ["invocation": "\(id)", "nextStep": "\(nextStep)", "command": "\(rebootCommand.joined(separator: " "))"])
         do {
@@ -347,7 +346,7 @@ public actor AgentWorker {
             try? spool.markStarted(id: id)
             return InvocationResult(invocationId: id, status: .failed, statusDetails: StatusDetails.failed, responseCode: -1, stdout: "",
                                     stderr: "a step asked for a reboot, but the reboot command failed: \(Self.describe(error))\n",
-                                    fullStdout: nil, fullStderr: nil, startedAt: nil, endedAt: Date())
+                                    startedAt: nil, endedAt: Date())
         }
     }
 
@@ -371,13 +370,13 @@ public actor AgentWorker {
             return .finished(InvocationResult(
                 invocationId: run.invocationId, status: outcome.status, statusDetails: outcome.statusDetails,
                 responseCode: outcome.responseCode, stdout: outcome.stdout, stderr: outcome.stderr,
-                fullStdout: nil, fullStderr: nil, startedAt: startedAt, endedAt: Date(),
+                startedAt: startedAt, endedAt: Date(),
                 stdoutSize: stdoutSize, stderrSize: stderrSize))
         } catch {
             return .finished(InvocationResult(
                 invocationId: run.invocationId, status: .failed, statusDetails: StatusDetails.failed, responseCode: -1,
                 stdout: "", stderr: "the agent could not run this invocation: \(describe(error))\n",
-                fullStdout: nil, fullStderr: nil, startedAt: startedAt, endedAt: Date()))
+                startedAt: startedAt, endedAt: Date()))
         }
     }
 

@@ -84,9 +84,8 @@ struct InvocationReports: Sendable {
                 }
                 blob = try outputs.finalize(commandID: commandID, instanceID: instanceID)
             } else {
-                let stdout = result.fullStdout.flatMap { Data(base64Encoded: $0) } ?? Data(result.stdout.utf8)
-                let stderr = result.fullStderr.flatMap { Data(base64Encoded: $0) } ?? Data(result.stderr.utf8)
-                blob = try outputs.store(commandID: commandID, instanceID: instanceID, stdout: stdout, stderr: stderr)
+                // It never ran: the inline text is the whole output.
+                blob = try outputs.store(commandID: commandID, instanceID: instanceID, stdout: Data(result.stdout.utf8), stderr: Data(result.stderr.utf8))
             }
             // Inline output is cut here too: the agent's word on limits is not trusted.
             let inlineOut = OutputLimits.inline(result.stdout, limit: OutputLimits.inlineStdout + OutputLimits.truncationMarker.count).text

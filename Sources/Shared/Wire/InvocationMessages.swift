@@ -35,19 +35,16 @@ public struct InvocationResult: Codable, Sendable, Equatable {
     /// Inline output, already cut to `OutputLimits`.
     public var stdout: String
     public var stderr: String
-    /// The full output, base64, for small outputs sent whole (the agent sends
-    /// `invocationOutput` pieces and the sizes instead).
-    public var fullStdout: String?
-    public var fullStderr: String?
     public var startedAt: Date?
     public var endedAt: Date
-    /// The full output's sizes when it travels in `invocationOutput` chunks instead
-    /// of in `fullStdout`/`fullStderr`: the controller stores the result only once it
-    /// holds that many bytes, and asks for the rest with `outputWanted`.
+    /// The full output's sizes; it travels in `invocationOutput` pieces before the
+    /// result, and the controller stores the result only once it holds that many
+    /// bytes, asking for the rest with `outputWanted`. Absent when the invocation
+    /// never ran: then the inline text is all there is.
     public var stdoutSize: Int?
     public var stderrSize: Int?
 
-    public init(invocationId: String, status: InvocationStatus, statusDetails: String, responseCode: Int, stdout: String, stderr: String, fullStdout: String?, fullStderr: String?, startedAt: Date?, endedAt: Date, stdoutSize: Int? = nil, stderrSize: Int? = nil) {
+    public init(invocationId: String, status: InvocationStatus, statusDetails: String, responseCode: Int, stdout: String, stderr: String, startedAt: Date?, endedAt: Date, stdoutSize: Int? = nil, stderrSize: Int? = nil) {
         self.stdoutSize = stdoutSize
         self.stderrSize = stderrSize
         self.invocationId = invocationId
@@ -56,8 +53,6 @@ public struct InvocationResult: Codable, Sendable, Equatable {
         self.responseCode = responseCode
         self.stdout = stdout
         self.stderr = stderr
-        self.fullStdout = fullStdout
-        self.fullStderr = fullStderr
         self.startedAt = startedAt
         self.endedAt = endedAt
     }
