@@ -1,6 +1,5 @@
 import Foundation
 import Logging
-import NIOConcurrencyHelpers
 import NIOCore
 import NIOFoundationCompat
 import NIOWebSocket
@@ -16,11 +15,12 @@ final class AgentSessionHandler: Sendable {
     let heartbeatInterval: Double
     let heartbeatTimeout: Double
     let logger: Logger
-    /// Set once the Run Command parts exist (they need the registry this handler fills).
-    let reports = NIOLockedValueBox<InvocationReports?>(nil)
+    /// Where agents' reports on their work go (nil: this controller runs no commands).
+    let reports: InvocationReports?
     private let codec = ChannelCodec()
 
-    init(store: any Store, registry: ConnectionRegistry, ca: CertificateAuthority, heartbeatInterval: Double, heartbeatTimeout: Double, logger: Logger) {
+    init(store: any Store, registry: ConnectionRegistry, ca: CertificateAuthority, heartbeatInterval: Double, heartbeatTimeout: Double, reports: InvocationReports? = nil, logger: Logger) {
+        self.reports = reports
         self.store = store
         self.registry = registry
         self.ca = ca
@@ -73,7 +73,7 @@ final class AgentSessionHandler: Sendable {
                 }
                 registered = true
                 // Work that waited for this agent goes out now.
-                if let dispatcher = reports.withLockedValue({ $0 })?.dispatcher {
+                if let dispatcher = reports?.dispatcher {
                     Task { await dispatcher.kickAll() }
                 }
                 logger.info("agent online", metadata: ["agentVersion": "\(hello.agentVersion)", "peer": "\(peer ?? "?")"])
@@ -162,13 +162,13 @@ final class AgentSessionHandler: Sendable {
         case .invocationAccepted:
             break
         case .invocationStarted(let ref):
-            await reports.withLockedValue({ $0 })?.started(ref, instanceID: instanceID)
+            await reports?.started(ref, instanceID: instanceID)
         case .invocationProgress(let progress):
-            await reports.withLockedValue({ $0 })?.progress(progress, instanceID: instanceID)
+            await reports?.progress(progress, instanceID: instanceID)
         case .invocationOutput(let chunk):
-            await reports.withLockedValue({ $0 })?.chunk(chunk, instanceID: instanceID)
+            await reports?.chunk(chunk, instanceID: instanceID)
         case .invocationResult(let result):
-            guard let reports = reports.withLockedValue({ $0 }) else { break }
+            guard let reports else { break }
             switch await reports.result(result, instanceID: instanceID) {
             case .stored:
                 try await send(.resultStored(InvocationRef(invocationId: result.invocationId)), outbound)

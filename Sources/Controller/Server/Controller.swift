@@ -85,14 +85,14 @@ public struct Controller: Sendable {
         apiTLS.minimumTLSVersion = .tlsv12
 
         let registry = ConnectionRegistry()
-        let sessions = AgentSessionHandler(store: store, registry: registry, ca: ca, heartbeatInterval: configuration.heartbeatInterval, heartbeatTimeout: configuration.heartbeatTimeout, logger: logger.with(label: "gateway"))
         let registration = RegistrationService(store: store, ca: ca, throttle: RegistrationThrottle(), logger: logger.with(label: "registration"))
         let endpoints = AgentHTTPEndpoints(registration: registration, caPEM: try CertificateTools.pem(ca.certificate), store: store, logger: logger.with(label: "gateway"))
-        let gateway = AgentGateway(host: configuration.agentListen.host, port: configuration.agentListen.port, sslContext: agentContext, sessions: sessions, endpoints: endpoints, logger: logger.with(label: "gateway"))
         let dispatcher = Dispatcher(store: store, registry: registry, logger: logger.with(label: "dispatcher"))
         let outputs = OutputStore(dataDirectory: dataDir.url)
         let reports = InvocationReports(store: store, outputs: outputs, dispatcher: dispatcher, logger: logger.with(label: "dispatcher"))
-        sessions.reports.withLockedValue { $0 = reports }
+        let sessions = AgentSessionHandler(store: store, registry: registry, ca: ca, heartbeatInterval: configuration.heartbeatInterval,
+                                           heartbeatTimeout: configuration.heartbeatTimeout, reports: reports, logger: logger.with(label: "gateway"))
+        let gateway = AgentGateway(host: configuration.agentListen.host, port: configuration.agentListen.port, sslContext: agentContext, sessions: sessions, endpoints: endpoints, logger: logger.with(label: "gateway"))
         let documents = DocumentService(store: store)
         let presence = PresenceMonitor(registry: registry, store: store, sessions: sessions, heartbeatTimeout: .milliseconds(Int64(configuration.heartbeatTimeout * 1000)), logger: logger.with(label: "presence"))
 
