@@ -8,6 +8,7 @@ let package = Package(
         .executable(name: "tender-controller", targets: ["tender-controller"]),
         .executable(name: "tender-agent", targets: ["tender-agent"]),
         .executable(name: "tender", targets: ["tender"]),
+        .executable(name: "tender-bench", targets: ["tender-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -67,6 +68,20 @@ let package = Package(
                 .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),
+        // Fleet-scale benchmarks: simulated agents over real mutual TLS against a real
+        // controller process. Links Agent only for its reconnect policy.
+        .target(
+            name: "Bench",
+            dependencies: [
+                "Shared",
+                "Agent",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]
+        ),
+        .executableTarget(
+            name: "tender-bench",
+            dependencies: ["Bench", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
         .executableTarget(
             name: "tender-controller",
             dependencies: ["Controller", .product(name: "ArgumentParser", package: "swift-argument-parser")]
@@ -96,6 +111,7 @@ let package = Package(
                 .target(name: "tender-controller"),
                 .target(name: "tender-agent"),
                 .target(name: "tender"),
+                .target(name: "tender-bench"),
             ]
         ),
     ],

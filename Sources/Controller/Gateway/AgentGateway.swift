@@ -87,6 +87,7 @@ public final class AgentGateway: Service {
         try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: idleTimeout))
         try channel.pipeline.syncOperations.addHandler(CloseOnIdleHandler())
         try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: sslContext))
+        try channel.pipeline.syncOperations.addHandler(ReadCopyHandler())
         try channel.pipeline.syncOperations.addHandler(TLSFailureLogger(logger: logger))
         let upgrader = NIOTypedWebSocketServerUpgrader<UpgradeResult>(
             maxFrameSize: ChannelProtocol.maxFrameSize,

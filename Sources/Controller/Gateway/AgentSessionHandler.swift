@@ -18,8 +18,39 @@ final class AgentSessionHandler: Sendable {
     /// Where agents' reports on their work go (nil: this controller runs no commands).
     let reports: InvocationReports?
     private let codec = ChannelCodec()
+    /// Agents coming and going, written in batches and in the order they happened:
+    /// a controller restart brings thousands of hellos within seconds.
+    private let presence: WriteCoalescer<PresenceChange, Void>
+
+    enum PresenceChange: Sendable {
+        case online(instanceID: String, report: AgentReport)
+        case offline(instanceID: String)
+    }
 
     init(store: any Store, registry: ConnectionRegistry, ca: CertificateAuthority, heartbeatInterval: Double, heartbeatTimeout: Double, reports: InvocationReports? = nil, logger: Logger) {
+        presence = WriteCoalescer { changes in
+            let now = Date()
+            // Runs of the same kind keep their order; each run is one transaction.
+            var index = changes.startIndex
+            while index < changes.endIndex {
+                if case .online = changes[index] {
+                    var hellos: [(instanceID: String, report: AgentReport)] = []
+                    while index < changes.endIndex, case .online(let id, let report) = changes[index] {
+                        hellos.append((id, report))
+                        index += 1
+                    }
+                    try await store.recordHellos(hellos, at: now)
+                } else {
+                    var ids: [String] = []
+                    while index < changes.endIndex, case .offline(let id) = changes[index] {
+                        ids.append(id)
+                        index += 1
+                    }
+                    try await store.setPingStatus(instanceIDs: ids, status: .connectionLost, at: now)
+                }
+            }
+            return Array(repeating: (), count: changes.count)
+        }
         self.reports = reports
         self.store = store
         self.registry = registry
@@ -61,7 +92,7 @@ final class AgentSessionHandler: Sendable {
                     return
                 }
                 try await send(.welcome(Welcome(protocolVersion: version, instanceId: instanceID, heartbeatIntervalSeconds: heartbeatInterval, heartbeatTimeoutSeconds: heartbeatTimeout)), outbound)
-                try await store.recordHello(instanceID: instanceID, report: Self.report(from: hello, peer: peer), at: Date())
+                try await presence.submit(.online(instanceID: instanceID, report: Self.report(from: hello, peer: peer)))
                 if let old = registry.add(instanceID: instanceID, connectionID: connectionID, channel: channel.channel, writer: outbound) {
                     // Usually a reconnect that beat the old connection's timeout; if it keeps
                     // happening from two addresses, two hosts share one state dir (a cloned image).
@@ -74,7 +105,7 @@ final class AgentSessionHandler: Sendable {
                 registered = true
                 // Work that waited for this agent goes out now.
                 if let dispatcher = reports?.dispatcher {
-                    Task { await dispatcher.kickAll() }
+                    dispatcher.requestFullPass()
                 }
                 logger.info("agent online", metadata: ["agentVersion": "\(hello.agentVersion)", "peer": "\(peer ?? "?")"])
                 // A deregistration that raced with this hello must still win.
@@ -108,7 +139,7 @@ final class AgentSessionHandler: Sendable {
         if registered, registry.remove(instanceID: instanceID, connectionID: connectionID) {
             logger.info("agent offline")
             do {
-                try await store.setPingStatus(instanceIDs: [instanceID], status: .connectionLost, at: Date())
+                try await presence.submit(.offline(instanceID: instanceID))
             } catch {
                 logger.error("could not record the agent going offline", metadata: ["error": "\(error)"])
             }

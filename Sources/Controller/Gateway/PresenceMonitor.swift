@@ -12,10 +12,18 @@ public struct PresenceMonitor: Service {
     let store: any Store
     let sessions: AgentSessionHandler
     let heartbeatTimeout: TimeAmount
+    /// How often `last_ping_at` is written. Presence itself (`pingStatus`) is written
+    /// when an agent comes or goes; the timestamp is informational, so it is written
+    /// rarely: rewriting ten thousand rows every couple of seconds cost more than the
+    /// heartbeats themselves.
     let flushInterval: Duration
+    /// How often deregistrations made on other replicas are looked for.
+    let deregistrationCheckInterval: Duration
     let logger: Logger
 
-    init(registry: ConnectionRegistry, store: any Store, sessions: AgentSessionHandler, heartbeatTimeout: TimeAmount, flushInterval: Duration = .seconds(2), logger: Logger) {
+    init(registry: ConnectionRegistry, store: any Store, sessions: AgentSessionHandler, heartbeatTimeout: TimeAmount, flushInterval: Duration = .seconds(15),
+         deregistrationCheckInterval: Duration = .seconds(2), logger: Logger) {
+        self.deregistrationCheckInterval = deregistrationCheckInterval
         self.registry = registry
         self.store = store
         self.sessions = sessions
@@ -39,6 +47,7 @@ public struct PresenceMonitor: Service {
 
     public func run() async throws {
         var lastFlush = ContinuousClock.now
+        var lastCheck = ContinuousClock.now
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             try? await Task.sleep(for: .milliseconds(500))
             let silent = registry.evictSilent(longerThan: heartbeatTimeout)
@@ -55,9 +64,12 @@ public struct PresenceMonitor: Service {
                     logger.error("could not record silent agents as offline", metadata: ["error": "\(error)"])
                 }
             }
+            if ContinuousClock.now - lastCheck >= deregistrationCheckInterval {
+                lastCheck = .now
+                await closeDeregisteredElsewhere()
+            }
             if ContinuousClock.now - lastFlush >= flushInterval {
                 lastFlush = .now
-                await closeDeregisteredElsewhere()
                 let seen = registry.takeSeen()
                 do {
                     try await store.recordPings(instanceIDs: seen, at: Date())

@@ -51,7 +51,10 @@ public struct CommandService: Sendable {
         let invocations = instances.enumerated().map { InvocationRecord(commandID: id, instanceID: $1.id, position: $0, updatedAt: now) }
         try await store.insertCommand(command, invocations: invocations)
         await dispatcher.kick(commandID: id, now: now)
-        return try await show(id)
+        // The summary only, as SSM's SendCommand answers: listing ten thousand fresh
+        // invocations would slow the very fan-out it starts. `show` lists them.
+        guard let sent = try await store.command(id: id) else { throw TenderError.notFound("command \(id) does not exist") }
+        return Self.info(sent, invocations: nil)
     }
 
     public func list(limit: Int = 50) async throws -> [CommandInfo] {

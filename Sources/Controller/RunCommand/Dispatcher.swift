@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOWebSocket
 import ServiceLifecycle
@@ -26,6 +27,65 @@ actor Dispatcher {
         self.logger = logger
     }
 
+    // MARK: Coalesced passes
+
+    private struct PassRequests {
+        var commands: Set<String> = []
+        var all = false
+        var running = false
+    }
+
+    /// Passes asked for since the current one started. Behind a lock, not the actor:
+    /// asking must never wait for a pass in progress (an agent's report would stall
+    /// behind a ten-thousand-agent send).
+    private nonisolated let requests = NIOLockedValueBox(PassRequests())
+
+    /// Asks for a pass over one command soon. Requests that arrive while a pass runs
+    /// are served together by the next one, so ten thousand results cost a few passes,
+    /// not ten thousand.
+    nonisolated func requestPass(commandID: String) {
+        startPasses { $0.commands.insert(commandID) }
+    }
+
+    /// Asks for a pass over every active command soon (an agent came online).
+    nonisolated func requestFullPass() {
+        startPasses { $0.all = true }
+    }
+
+    private nonisolated func startPasses(_ record: (inout PassRequests) -> Void) {
+        let start = requests.withLockedValue { requests -> Bool in
+            record(&requests)
+            if requests.running { return false }
+            requests.running = true
+            return true
+        }
+        if start { Task { await self.runRequestedPasses() } }
+    }
+
+    private func runRequestedPasses() async {
+        while true {
+            let next = requests.withLockedValue { requests -> (all: Bool, commands: Set<String>)? in
+                guard requests.all || !requests.commands.isEmpty else {
+                    requests.running = false
+                    return nil
+                }
+                defer {
+                    requests.all = false
+                    requests.commands = []
+                }
+                return (requests.all, requests.commands)
+            }
+            guard let next else { return }
+            if next.all {
+                await kickAll()
+            } else {
+                for id in next.commands { await kick(commandID: id) }
+            }
+        }
+    }
+
+    // MARK: Passes
+
     /// Re-evaluates every command that is not finished.
     func kickAll(now: Date = Date()) async {
         do {
@@ -48,7 +108,7 @@ actor Dispatcher {
 
     private func kick(_ command: CommandRecord, now: Date) async {
         do {
-            var invocations = try await store.invocations(commandID: command.id)
+            var invocations = try await store.invocationStates(commandID: command.id)
             let deadline = command.createdAt.addingTimeInterval(TimeInterval(command.deliveryTimeoutSeconds))
 
             for (i, inv) in invocations.enumerated() where inv.status == .inProgress && inv.startedAt == nil && now >= deadline && command.cancelRequestedAt == nil {
@@ -79,15 +139,16 @@ actor Dispatcher {
             // Sent to a connected agent that has not started it after a while: the
             // message may have died with a connection or a controller. Send it again;
             // the agent drops duplicates by invocation id, so it can never run twice.
-            var steps: [ResolvedStep]?
+            var template: RunMessageTemplate?
             if command.cancelRequestedAt == nil {
-                for inv in invocations where inv.status == .inProgress && inv.startedAt == nil && registry.isConnected(inv.instanceID) {
-                    if let sent = inv.sentAt, now.timeIntervalSince(sent) < Self.redeliveryDelay { continue }
-                    let message = try Self.runMessage(command, instanceID: inv.instanceID, steps: &steps)
-                    if await sendToAgent(message, instanceID: inv.instanceID) {
-                        _ = try await store.transitionInvocation(commandID: command.id, instanceID: inv.instanceID, InvocationTransition(
-                            from: [.inProgress], to: .inProgress, details: StatusDetails.inProgress, countAttempt: true, sentAt: now), at: now)
-                    }
+                let due = invocations.filter { inv in
+                    guard inv.status == .inProgress, inv.startedAt == nil, registry.isConnected(inv.instanceID) else { return false }
+                    return inv.sentAt.map { now.timeIntervalSince($0) >= Self.redeliveryDelay } ?? true
+                }.map(\.instanceID)
+                let resent = try sendRuns(command, instanceIDs: due, template: &template)
+                if !resent.sent.isEmpty {
+                    _ = try await store.transitionInvocations(commandID: command.id, instanceIDs: resent.sent, InvocationTransition(
+                        from: [.inProgress], to: .inProgress, details: StatusDetails.inProgress, countAttempt: true, sentAt: now), at: now)
                 }
             }
             if command.cancelRequestedAt != nil {
@@ -105,25 +166,24 @@ actor Dispatcher {
                     inFlight: inFlight, errors: errors, pending: pending,
                     deliverable: { self.registry.isConnected($0) }
                 )
-                for id in plan.terminate {
-                    if let i = invocations.firstIndex(where: { $0.instanceID == id }),
-                       let updated = try await transition(invocations[i], from: [.pending, .delayed], to: .cancelled, details: StatusDetails.terminated, now: now, ended: true) {
-                        invocations[i] = updated
-                    }
+                var position = [String: Int](minimumCapacity: invocations.count)
+                for (i, inv) in invocations.enumerated() { position[inv.instanceID] = i }
+                func apply(_ updated: [InvocationState]) {
+                    for inv in updated { if let i = position[inv.instanceID] { invocations[i] = inv } }
+                }
+                if !plan.terminate.isEmpty {
+                    apply(try await store.transitionInvocations(commandID: command.id, instanceIDs: plan.terminate, InvocationTransition(
+                        from: [.pending, .delayed], to: .cancelled, details: StatusDetails.terminated, endedAt: now), at: now))
                 }
                 if !plan.send.isEmpty {
-                    for id in plan.send {
-                        guard let i = invocations.firstIndex(where: { $0.instanceID == id }) else { continue }
-                        // Stored as sent before it is sent.
-                        guard let updated = try await store.transitionInvocation(commandID: command.id, instanceID: id, InvocationTransition(
-                            from: [.pending, .delayed], to: .inProgress, details: StatusDetails.inProgress, countAttempt: true, sentAt: now), at: now) else { continue }
-                        invocations[i] = updated
-                        let message = try Self.runMessage(command, instanceID: id, steps: &steps)
-                        if !(await sendToAgent(message, instanceID: id)) {
-                            if let back = try await transition(updated, from: [.inProgress], to: .delayed, details: StatusDetails.delayed, now: now) {
-                                invocations[i] = back
-                            }
-                        }
+                    // Stored as sent before they are sent, all in one transaction.
+                    let sent = try await store.transitionInvocations(commandID: command.id, instanceIDs: plan.send, InvocationTransition(
+                        from: [.pending, .delayed], to: .inProgress, details: StatusDetails.inProgress, countAttempt: true, sentAt: now), at: now)
+                    apply(sent)
+                    let undelivered = try sendRuns(command, instanceIDs: sent.map(\.instanceID), template: &template).undelivered
+                    if !undelivered.isEmpty {
+                        apply(try await store.transitionInvocations(commandID: command.id, instanceIDs: undelivered, InvocationTransition(
+                            from: [.inProgress], to: .delayed, details: StatusDetails.delayed), at: now))
                     }
                 }
             }
@@ -133,20 +193,45 @@ actor Dispatcher {
         }
     }
 
-    /// The work message for one instance; the command's steps are decoded once per pass, and only when needed.
-    private static func runMessage(_ command: CommandRecord, instanceID: String, steps: inout [ResolvedStep]?) throws -> ChannelMessage {
-        let resolved = try steps ?? JSON.decoder().decode([ResolvedStep].self, from: Data(command.stepsJSON.utf8))
-        steps = resolved
-        return .runInvocation(RunInvocation(invocationId: RunInvocation.id(commandID: command.id, instanceID: instanceID),
-                                            commandId: command.id, documentName: command.documentName, steps: resolved))
+    /// Queues the work message on each agent's channel without waiting for the writes:
+    /// a fan-out must not take one event-loop round trip per agent, so the writes are
+    /// handed to each event loop in large batches. A write that fails closes the
+    /// channel, and the next pass finds the agent gone and marks the invocation
+    /// Delayed; one that is lost is sent again after `redeliveryDelay`. The template
+    /// is built once per pass, and only when something is sent.
+    private func sendRuns(_ command: CommandRecord, instanceIDs: [String], template: inout RunMessageTemplate?) throws -> (sent: [String], undelivered: [String]) {
+        guard !instanceIDs.isEmpty else { return ([], []) }
+        let built = try template ?? RunMessageTemplate(command)
+        template = built
+        var sent: [String] = []
+        var undelivered: [String] = []
+        var perLoop: [ObjectIdentifier: (loop: any EventLoop, writes: [(any Channel, WebSocketFrame)])] = [:]
+        for id in instanceIDs {
+            guard let (_, channel) = registry.writer(for: id) else {
+                undelivered.append(id)
+                continue
+            }
+            sent.append(id)
+            let key = ObjectIdentifier(channel.eventLoop)
+            perLoop[key, default: (channel.eventLoop, [])].writes.append((channel, built.frame(commandID: command.id, instanceID: id, allocator: channel.allocator)))
+        }
+        for (loop, writes) in perLoop.values {
+            for chunk in writes.chunked(512) {
+                let batch = Array(chunk)
+                loop.execute {
+                    for (channel, frame) in batch { channel.writeAndFlush(frame, promise: nil) }
+                }
+            }
+        }
+        return (sent, undelivered)
     }
 
-    private func transition(_ inv: InvocationRecord, from: Set<InvocationStatus>, to: InvocationStatus, details: String, now: Date, ended: Bool = false) async throws -> InvocationRecord? {
+    private func transition(_ inv: InvocationState, from: Set<InvocationStatus>, to: InvocationStatus, details: String, now: Date, ended: Bool = false) async throws -> InvocationState? {
         try await store.transitionInvocation(commandID: inv.commandID, instanceID: inv.instanceID,
-                                             InvocationTransition(from: from, to: to, details: details, endedAt: ended ? now : nil), at: now)
+                                             InvocationTransition(from: from, to: to, details: details, endedAt: ended ? now : nil), at: now).map(InvocationState.init)
     }
 
-    func updateAggregate(_ command: CommandRecord, _ invocations: [InvocationRecord], now: Date) async throws {
+    func updateAggregate(_ command: CommandRecord, _ invocations: [InvocationState], now: Date) async throws {
         let aggregate = CommandAggregate(
             invocations.map { CommandAggregate.Invocation(status: $0.status, details: $0.statusDetails, started: $0.startedAt != nil) },
             cancelRequested: command.cancelRequestedAt != nil

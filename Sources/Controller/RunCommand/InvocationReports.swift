@@ -10,6 +10,16 @@ struct InvocationReports: Sendable {
     let outputs: OutputStore
     let dispatcher: Dispatcher
     let logger: Logger
+    /// Starts and results of many agents, written a batch per transaction.
+    private let updates: WriteCoalescer<InvocationUpdate, Bool>
+
+    init(store: any Store, outputs: OutputStore, dispatcher: Dispatcher, logger: Logger) {
+        self.store = store
+        self.outputs = outputs
+        self.dispatcher = dispatcher
+        self.logger = logger
+        updates = WriteCoalescer { batch in try await store.transitionInvocations(batch, at: Date()) }
+    }
 
     /// Splits `<commandId>_<instanceId>` and checks the instance part is the sender:
     /// an agent may only report on its own invocations.
@@ -22,9 +32,9 @@ struct InvocationReports: Sendable {
     func started(_ ref: InvocationRef, instanceID: String, now: Date = Date()) async {
         guard let commandID = parse(ref.invocationId, from: instanceID) else { return }
         do {
-            _ = try await store.transitionInvocation(commandID: commandID, instanceID: instanceID, InvocationTransition(
-                from: [.pending, .delayed, .inProgress], to: .inProgress, details: StatusDetails.inProgress, startedAt: now), at: now)
-            await dispatcher.kick(commandID: commandID, now: now)
+            _ = try await updates.submit(InvocationUpdate(commandID: commandID, instanceID: instanceID, transition: InvocationTransition(
+                from: [.pending, .delayed, .inProgress], to: .inProgress, details: StatusDetails.inProgress, startedAt: now)))
+            dispatcher.requestPass(commandID: commandID)
         } catch {
             logger.error("could not record an invocation start", metadata: ["invocation": "\(ref.invocationId)", "error": "\(error)"])
         }
@@ -73,10 +83,10 @@ struct InvocationReports: Sendable {
         }
         guard result.status.isTerminal else { return .retry }
         do {
-            guard let current = try await store.invocation(commandID: commandID, instanceID: instanceID) else { return .stored }
-            if current.status.isTerminal { return .stored }
-            let blob: String
-            if let stdoutSize = result.stdoutSize, let stderrSize = result.stderrSize {
+            let blob: String?
+            if let stdoutSize = result.stdoutSize, let stderrSize = result.stderrSize, stdoutSize > 0 || stderrSize > 0 {
+                guard let current = try await store.invocation(commandID: commandID, instanceID: instanceID) else { return .stored }
+                if current.status.isTerminal { return .stored }
                 let heldOut = try outputs.partSize(commandID: commandID, instanceID: instanceID, stream: "stdout")
                 let heldErr = try outputs.partSize(commandID: commandID, instanceID: instanceID, stream: "stderr")
                 guard heldOut >= stdoutSize, heldErr >= stderrSize else {
@@ -84,17 +94,20 @@ struct InvocationReports: Sendable {
                 }
                 blob = try outputs.finalize(commandID: commandID, instanceID: instanceID)
             } else {
-                // It never ran: the inline text is the whole output.
-                blob = try outputs.store(commandID: commandID, instanceID: instanceID, stdout: Data(result.stdout.utf8), stderr: Data(result.stderr.utf8))
+                // No output, or it never ran: the inline text is the whole output and
+                // `command output` serves it from the row; no files to write.
+                blob = nil
             }
             // Inline output is cut here too: the agent's word on limits is not trusted.
             let inlineOut = OutputLimits.inline(result.stdout, limit: OutputLimits.inlineStdout + OutputLimits.truncationMarker.count).text
             let inlineErr = OutputLimits.inline(result.stderr, limit: OutputLimits.inlineStderr + OutputLimits.truncationMarker.count).text
-            _ = try await store.transitionInvocation(commandID: commandID, instanceID: instanceID, InvocationTransition(
+            // Applies only while the invocation is open; nil means it was already
+            // finished (a repeated result) or is unknown: either way, nothing to keep.
+            let stored = try await updates.submit(InvocationUpdate(commandID: commandID, instanceID: instanceID, transition: InvocationTransition(
                 from: [.pending, .delayed, .inProgress, .cancelling], to: result.status, details: result.statusDetails,
                 responseCode: result.responseCode, stdout: inlineOut, stderr: inlineErr, outputBlob: blob,
-                startedAt: result.startedAt ?? now, endedAt: result.endedAt), at: now)
-            await dispatcher.kick(commandID: commandID, now: now)
+                startedAt: result.startedAt ?? now, endedAt: result.endedAt)))
+            if stored { dispatcher.requestPass(commandID: commandID) }
             return .stored
         } catch {
             logger.error("could not store a result; the agent will send it again", metadata: ["invocation": "\(result.invocationId)", "error": "\(error)"])

@@ -219,6 +219,44 @@ public struct InvocationRecord: Sendable, Equatable {
     }
 }
 
+/// What the dispatcher needs of an invocation for a pass: a few columns, so a pass
+/// over a ten-thousand-target command reads and decodes little.
+public struct InvocationState: Sendable, Equatable {
+    public var commandID: String
+    public var instanceID: String
+    public var status: InvocationStatus
+    public var statusDetails: String
+    public var sentAt: Date?
+    public var startedAt: Date?
+
+    public init(commandID: String, instanceID: String, status: InvocationStatus, statusDetails: String, sentAt: Date?, startedAt: Date?) {
+        self.commandID = commandID
+        self.instanceID = instanceID
+        self.status = status
+        self.statusDetails = statusDetails
+        self.sentAt = sentAt
+        self.startedAt = startedAt
+    }
+
+    public init(_ record: InvocationRecord) {
+        self.init(commandID: record.commandID, instanceID: record.instanceID, status: record.status, statusDetails: record.statusDetails,
+                  sentAt: record.sentAt, startedAt: record.startedAt)
+    }
+}
+
+/// One invocation's transition, for batched writes.
+public struct InvocationUpdate: Sendable, Equatable {
+    public var commandID: String
+    public var instanceID: String
+    public var transition: InvocationTransition
+
+    public init(commandID: String, instanceID: String, transition: InvocationTransition) {
+        self.commandID = commandID
+        self.instanceID = instanceID
+        self.transition = transition
+    }
+}
+
 /// A change of an invocation, applied only if the invocation is still in one of
 /// `from`: the guard that makes every result count once, whatever arrives twice.
 public struct InvocationTransition: Sendable, Equatable {
@@ -233,6 +271,18 @@ public struct InvocationTransition: Sendable, Equatable {
     public var sentAt: Date?
     public var startedAt: Date?
     public var endedAt: Date?
+
+    /// Which columns a transition sets and from which statuses: transitions of one
+    /// shape can be written together in one statement.
+    struct Shape: Hashable {
+        var from: Set<InvocationStatus>
+        var responseCode, stdout, stderr, outputBlob, countAttempt, sentAt, startedAt, endedAt: Bool
+    }
+
+    var shape: Shape {
+        Shape(from: from, responseCode: responseCode != nil, stdout: stdout != nil, stderr: stderr != nil, outputBlob: outputBlob != nil,
+              countAttempt: countAttempt, sentAt: sentAt != nil, startedAt: startedAt != nil, endedAt: endedAt != nil)
+    }
 
     public init(from: Set<InvocationStatus>, to: InvocationStatus, details: String, responseCode: Int? = nil, stdout: String? = nil, stderr: String? = nil, outputBlob: String? = nil, countAttempt: Bool = false, sentAt: Date? = nil, startedAt: Date? = nil, endedAt: Date? = nil) {
         self.from = from

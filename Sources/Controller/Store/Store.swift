@@ -35,6 +35,8 @@ public protocol Store: Sendable {
     func deregisterInstance(id: String, at: Date) async throws -> Bool
     /// Stores what the agent reported on connecting and marks it Online.
     func recordHello(instanceID: String, report: AgentReport, at: Date) async throws
+    /// Hellos of many agents (a reconnect storm) in one transaction.
+    func recordHellos(_ hellos: [(instanceID: String, report: AgentReport)], at: Date) async throws
     func setPingStatus(instanceIDs: [String], status: PingStatus, at: Date) async throws
     /// Batched heartbeat timestamps: one statement for many agents.
     func recordPings(instanceIDs: [String], at: Date) async throws
@@ -70,6 +72,14 @@ public protocol Store: Sendable {
     /// recording an event (unless it can only keep the status, as a resend does);
     /// returns the updated invocation, or nil if it did not apply.
     func transitionInvocation(commandID: String, instanceID: String, _ transition: InvocationTransition, at: Date) async throws -> InvocationRecord?
+    /// Many transitions in one transaction (reports that arrived together); for each,
+    /// in the order given, whether it applied.
+    func transitionInvocations(_ updates: [InvocationUpdate], at: Date) async throws -> [Bool]
+    /// The same transition for many invocations of one command, in a few statements
+    /// (a fan-out's sends); returns those it applied to.
+    func transitionInvocations(commandID: String, instanceIDs: [String], _ transition: InvocationTransition, at: Date) async throws -> [InvocationState]
+    /// The dispatcher's view of a command's invocations, in target order.
+    func invocationStates(commandID: String) async throws -> [InvocationState]
     /// Replaces the inline output of a running invocation (progress; no event).
     func updateRunningOutput(commandID: String, instanceID: String, stdout: String, stderr: String, at: Date) async throws
     /// Stores the aggregate; records an event when the status changed.

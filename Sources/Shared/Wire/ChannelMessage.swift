@@ -124,12 +124,6 @@ public enum ChannelMessage: Sendable, Equatable {
 public struct ChannelCodec: Sendable {
     public static let version = 1
 
-    private struct Header: Decodable {
-        var v: Int
-        var type: String
-        var id: String?
-    }
-
     private struct Envelope<Body: Codable>: Codable {
         var v: Int
         var type: String
@@ -167,40 +161,60 @@ public struct ChannelCodec: Sendable {
     }
 
     /// Decodes one frame's payload; the id is returned alongside for acknowledgements.
+    /// One parse per message: every agent message passes through here.
     public func decode(_ data: Data) throws -> (message: ChannelMessage, id: String?) {
-        let decoder = JSON.decoder()
-        let header: Header
         do {
-            header = try decoder.decode(Header.self, from: data)
+            let envelope = try JSON.decoder().decode(DecodedEnvelope.self, from: data)
+            return (envelope.message, envelope.id)
+        } catch let error as BodyError {
+            throw TenderError(.malformedJSON, "channel message '\(error.type)': \(JSON.describe(error.error))")
         } catch let error as DecodingError {
             throw TenderError(.malformedJSON, "channel message: \(JSON.describe(error))")
         }
-        func body<B: Codable>(_: B.Type) throws -> B {
-            do {
-                return try decoder.decode(Envelope<B>.self, from: data).body
-            } catch let error as DecodingError {
-                throw TenderError(.malformedJSON, "channel message '\(header.type)': \(JSON.describe(error))")
+    }
+
+    /// A body that does not fit its type, with the type for the error message.
+    private struct BodyError: Error {
+        var type: String
+        var error: DecodingError
+    }
+
+    private struct DecodedEnvelope: Decodable {
+        var message: ChannelMessage
+        var id: String?
+
+        enum CodingKeys: String, CodingKey { case v, type, id, body }
+
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            _ = try container.decode(Int.self, forKey: .v)
+            let type = try container.decode(String.self, forKey: .type)
+            id = try container.decodeIfPresent(String.self, forKey: .id)
+            func body<B: Decodable>(_: B.Type) throws -> B {
+                do {
+                    return try container.decode(B.self, forKey: .body)
+                } catch let error as DecodingError {
+                    throw BodyError(type: type, error: error)
+                }
+            }
+            switch type {
+            case "hello": message = .hello(try body(Hello.self))
+            case "welcome": message = .welcome(try body(Welcome.self))
+            case "deregistered": message = .deregistered(try body(Notice.self))
+            case "error": message = .error(try body(Notice.self))
+            case "renewCertificate": message = .renewCertificate(try body(CertificateRenewalRequest.self))
+            case "certificateRenewed": message = .certificateRenewed(try body(CertificateRenewal.self))
+            case "runInvocation": message = .runInvocation(try body(RunInvocation.self))
+            case "invocationAccepted": message = .invocationAccepted(try body(InvocationRef.self))
+            case "invocationStarted": message = .invocationStarted(try body(InvocationRef.self))
+            case "invocationProgress": message = .invocationProgress(try body(InvocationProgress.self))
+            case "invocationOutput": message = .invocationOutput(try body(InvocationOutputChunk.self))
+            case "outputWanted": message = .outputWanted(try body(OutputWanted.self))
+            case "invocationResult": message = .invocationResult(try body(InvocationResult.self))
+            case "resultStored": message = .resultStored(try body(InvocationRef.self))
+            case "cancelInvocation": message = .cancelInvocation(try body(InvocationRef.self))
+            default: message = .unknown(type: type)
             }
         }
-        let message: ChannelMessage
-        switch header.type {
-        case "hello": message = .hello(try body(Hello.self))
-        case "welcome": message = .welcome(try body(Welcome.self))
-        case "deregistered": message = .deregistered(try body(Notice.self))
-        case "error": message = .error(try body(Notice.self))
-        case "renewCertificate": message = .renewCertificate(try body(CertificateRenewalRequest.self))
-        case "certificateRenewed": message = .certificateRenewed(try body(CertificateRenewal.self))
-        case "runInvocation": message = .runInvocation(try body(RunInvocation.self))
-        case "invocationAccepted": message = .invocationAccepted(try body(InvocationRef.self))
-        case "invocationStarted": message = .invocationStarted(try body(InvocationRef.self))
-        case "invocationProgress": message = .invocationProgress(try body(InvocationProgress.self))
-        case "invocationOutput": message = .invocationOutput(try body(InvocationOutputChunk.self))
-        case "outputWanted": message = .outputWanted(try body(OutputWanted.self))
-        case "invocationResult": message = .invocationResult(try body(InvocationResult.self))
-        case "resultStored": message = .resultStored(try body(InvocationRef.self))
-        case "cancelInvocation": message = .cancelInvocation(try body(InvocationRef.self))
-        default: message = .unknown(type: header.type)
-        }
-        return (message, header.id)
     }
 }

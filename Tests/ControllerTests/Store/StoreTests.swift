@@ -530,6 +530,84 @@ struct StoreTests {
         }
     }
 
+    @Test("batched transitions: same transition for many, and many different ones in one transaction", arguments: StoreKind.tested)
+    func batchedTransitions(kind: StoreKind) async throws {
+        try await withStore(kind) { store in
+            let (command, invocations) = makeCommand(targets: 1200)
+            try await store.insertCommand(command, invocations: invocations)
+            let ids = invocations.map(\.instanceID)
+            // Sends: one transition for 1,199 of them (more than one statement's worth).
+            let sent = try await store.transitionInvocations(commandID: command.id, instanceIDs: Array(ids.dropLast()), InvocationTransition(
+                from: [.pending, .delayed], to: .inProgress, details: StatusDetails.inProgress, countAttempt: true, sentAt: at(1)), at: at(1))
+            #expect(sent.count == 1199)
+            let sentAt = at(1)
+            #expect(sent.allSatisfy { $0.status == .inProgress && $0.sentAt == sentAt && $0.startedAt == nil })
+            // Again: none is still pending, so none applies.
+            #expect(try await store.transitionInvocations(commandID: command.id, instanceIDs: ids, InvocationTransition(
+                from: [.pending], to: .inProgress, details: StatusDetails.inProgress, sentAt: at(2)), at: at(2)).map(\.instanceID) == [ids[1199]])
+
+            // Reports: starts and results of different shapes, with their own values,
+            // a repeated result, and an unknown invocation, all in one call.
+            func result(_ i: Int, code: Int) -> InvocationUpdate {
+                InvocationUpdate(commandID: command.id, instanceID: ids[i], transition: InvocationTransition(
+                    from: [.pending, .delayed, .inProgress], to: code == 0 ? .success : .failed, details: code == 0 ? StatusDetails.success : StatusDetails.failed,
+                    responseCode: code, stdout: "out \(i)", stderr: "", startedAt: at(3), endedAt: at(Double(4 + i))))
+            }
+            let started = InvocationUpdate(commandID: command.id, instanceID: ids[10], transition: InvocationTransition(
+                from: [.pending, .delayed, .inProgress], to: .inProgress, details: StatusDetails.inProgress, startedAt: at(3.5)))
+            let updates = [started, result(0, code: 0), result(1, code: 7), result(0, code: 0),
+                           InvocationUpdate(commandID: command.id, instanceID: "mi-not-a-target", transition: result(2, code: 0).transition),
+                           result(2, code: 0)]
+            let applied = try await store.transitionInvocations(updates, at: at(5))
+            #expect(applied == [true, true, true, false, false, true])
+            let stored = try await store.invocations(commandID: command.id)
+            let first = stored[0], second = stored[1], third = stored[2], fourth = stored[3], eleventh = stored[10]
+            #expect(first.status == .success)
+            #expect(first.stdout == "out 0")
+            #expect(first.responseCode == 0)
+            #expect(first.endedAt == at(4))
+            #expect(first.startedAt == at(3), "a result sets startedAt when the start was never reported")
+            #expect(second.status == .failed)
+            #expect(second.responseCode == 7)
+            #expect(second.stdout == "out 1")
+            #expect(second.endedAt == at(5))
+            #expect(third.status == .success)
+            #expect(third.stdout == "out 2")
+            #expect(eleventh.status == .inProgress)
+            #expect(eleventh.startedAt == at(3.5))
+            #expect(fourth.status == .inProgress)
+            #expect(fourth.startedAt == nil, "untouched")
+            // The dispatcher's view agrees with the full rows.
+            let states = try await store.invocationStates(commandID: command.id)
+            #expect(states == stored.map(InvocationState.init))
+            // One event per change: 1,199 sends, the late send, one start, three results.
+            let events = try await store.events(after: 0, limit: 10_000).filter { $0.instanceID != nil }
+            let expectedEvents = 1199 + 1 + 1 + 3
+            #expect(events.count == expectedEvents)
+            #expect(events.suffix(4).map(\.status) == ["InProgress", "Success", "Failed", "Success"])
+        }
+    }
+
+    @Test("recordHellos marks many instances Online with what they reported", arguments: StoreKind.tested)
+    func batchedHellos(kind: StoreKind) async throws {
+        try await withStore(kind) { store in
+            let activation = makeActivation(limit: 3)
+            try await store.insertActivation(activation)
+            let a = makeInstance(activationID: activation.id), b = makeInstance(activationID: activation.id)
+            try await store.registerInstance(a, activationID: activation.id, now: at(0))
+            try await store.registerInstance(b, activationID: activation.id, now: at(0))
+            _ = try await store.deregisterInstance(id: b.id, at: at(1))
+            let report = AgentReport(agentVersion: "1.2.3", platformName: "Debian", platformVersion: "12", hostname: "web-1", ipAddress: "10.0.0.1")
+            try await store.recordHellos([(a.id, report), (b.id, report), ("mi-00000000000000009", report)], at: at(2))
+            let stored = try #require(try await store.instance(id: a.id))
+            #expect(stored.pingStatus == .online)
+            #expect(stored.lastPingAt == at(2))
+            #expect(stored.agentVersion == "1.2.3")
+            #expect(stored.hostname == "web-1")
+            #expect(try await store.instances().map(\.id) == [a.id], "a deregistered instance stays hidden and unchanged")
+        }
+    }
+
     @Test("documents are versioned; delete hides the name and a new create continues the numbering", arguments: StoreKind.tested)
     func documentVersions(kind: StoreKind) async throws {
         try await withStore(kind) { store in

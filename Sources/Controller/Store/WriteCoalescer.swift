@@ -1,0 +1,63 @@
+/// Turns many small writes that arrive at about the same time (thousands of agents
+/// reporting at once) into one store transaction each round: while one batch is
+/// being written, the next one gathers. A caller waits until its own item is
+/// committed, so an acknowledgement sent afterwards is still the truth.
+///
+/// If a batch fails, its items are retried one by one, so one bad item cannot fail
+/// the others.
+actor WriteCoalescer<Item: Sendable, Output: Sendable> {
+    typealias Flush = @Sendable ([Item]) async throws -> [Output]
+
+    private let flush: Flush
+    private let maxBatch: Int
+    private var queue: [(item: Item, continuation: CheckedContinuation<Output, any Error>)] = []
+    private var draining = false
+
+    /// `flush` must return one output per item, in order.
+    init(maxBatch: Int = 2000, flush: @escaping Flush) {
+        self.maxBatch = maxBatch
+        self.flush = flush
+    }
+
+    func submit(_ item: Item) async throws -> Output {
+        try await withCheckedThrowingContinuation { continuation in
+            queue.append((item, continuation))
+            if !draining {
+                draining = true
+                Task { await self.drain() }
+            }
+        }
+    }
+
+    private func drain() async {
+        while !queue.isEmpty {
+            let batch = Array(queue.prefix(maxBatch))
+            queue.removeFirst(batch.count)
+            do {
+                let outputs = try await flush(batch.map(\.item))
+                guard outputs.count == batch.count else {
+                    throw CoalescerError(message: "a batched write returned \(outputs.count) results for \(batch.count) items")
+                }
+                for (entry, output) in zip(batch, outputs) { entry.continuation.resume(returning: output) }
+            } catch where batch.count > 1 {
+                for entry in batch {
+                    do {
+                        let outputs = try await flush([entry.item])
+                        guard let output = outputs.first else { throw CoalescerError(message: "a write returned no result") }
+                        entry.continuation.resume(returning: output)
+                    } catch {
+                        entry.continuation.resume(throwing: error)
+                    }
+                }
+            } catch {
+                for entry in batch { entry.continuation.resume(throwing: error) }
+            }
+        }
+        draining = false
+    }
+
+    struct CoalescerError: Error, CustomStringConvertible {
+        var message: String
+        var description: String { message }
+    }
+}

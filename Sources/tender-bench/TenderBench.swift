@@ -1,0 +1,167 @@
+import ArgumentParser
+import Bench
+import Foundation
+import Shared
+
+@main
+struct TenderBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tender-bench",
+        abstract: "Fleet-scale benchmarks: a real controller process and simulated agents over real mutual TLS.",
+        discussion: "Build with `swift build -c release --static-swift-stdlib` and run .build/release/tender-bench; see the README's Performance section.",
+        subcommands: [Register.self, Fanout.self, Storm.self, AgentFootprint.self]
+    )
+}
+
+struct CommonOptions: ParsableArguments {
+    @Option(help: "Directory with tender-controller and tender-agent (default: next to tender-bench).")
+    var binDir: String?
+
+    @Option(name: .shortAndLong, help: "text or json (one JSON line).")
+    var output: OutputFormat = .text
+
+    @Flag(help: "Keep the work dir (controller data and logs) afterwards.")
+    var keep = false
+
+    @Flag(name: .shortAndLong, help: "No progress lines on stderr.")
+    var quiet = false
+
+    func options(agents: Int) -> BenchOptions {
+        var options = BenchOptions(agents: agents)
+        options.binDirectory = binDir
+        options.keepWorkDirectory = keep
+        options.verbose = !quiet
+        return options
+    }
+}
+
+enum OutputFormat: String, ExpressibleByArgument {
+    case text, json
+}
+
+enum Database: String, ExpressibleByArgument {
+    case sqlite, postgres
+}
+
+struct FleetOptions: ParsableArguments {
+    @Option(help: "Simulated agents.")
+    var agents = 1000
+
+    @Option(help: "Registrations in flight at once while setting up.")
+    var registerWidth = 64
+
+    @Option(help: "Channel handshakes in flight at once while connecting the fleet.")
+    var connectWidth = 256
+
+    func validate() throws {
+        guard agents >= 1, agents <= 100_000 else { throw ValidationError("--agents must be between 1 and 100000") }
+        guard registerWidth >= 1, registerWidth <= 1024 else { throw ValidationError("--register-width must be between 1 and 1024") }
+        guard connectWidth >= 1, connectWidth <= 4096 else { throw ValidationError("--connect-width must be between 1 and 4096") }
+    }
+
+    func apply(_ options: inout BenchOptions) {
+        options.registerWidth = registerWidth
+        options.connectWidth = connectWidth
+    }
+}
+
+/// Prints a result as one JSON line, or as aligned `key: value` lines.
+func emit<T: Encodable>(_ result: T, format: OutputFormat) throws {
+    let data = try JSON.encoder().encode(result)
+    switch format {
+    case .json:
+        print(String(decoding: data, as: UTF8.self))
+    case .text:
+        let object = (try JSONSerialization.jsonObject(with: data) as? [String: Any]) ?? [:]
+        let width = object.keys.map(\.count).max() ?? 0
+        for key in object.keys.sorted() {
+            let value = object[key].map { $0 is NSNull ? "null" : "\($0)" } ?? "null"
+            print(key.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + value)
+        }
+    }
+}
+
+/// Runs a scenario and turns failures into a message and exit code 1.
+func runScenario<T: Encodable>(format: OutputFormat, _ body: () async throws -> T) async throws {
+    do {
+        try emit(try await body(), format: format)
+    } catch let error as TenderError {
+        FileHandle.standardError.write(Data("tender-bench: \(error.message)\n".utf8))
+        throw ExitCode(1)
+    }
+}
+
+struct Register: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "N registrations with real CSRs; prints agents, seconds, perSecond.")
+    @OptionGroup var common: CommonOptions
+    @OptionGroup var fleet: FleetOptions
+
+    func run() async throws {
+        var options = common.options(agents: fleet.agents)
+        fleet.apply(&options)
+        try await runScenario(format: common.output) { try await RegisterScenario(options: options).run() }
+    }
+}
+
+struct Fanout: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "A no-op command to N connected agents, timed until every result is stored.")
+    @OptionGroup var common: CommonOptions
+    @OptionGroup var fleet: FleetOptions
+
+    @Option(help: "sqlite (embedded) or postgres (needs --postgres-url or TENDER_BENCH_POSTGRES_URL).")
+    var database: Database = .sqlite
+
+    @Option(help: "postgres://user@host:port/db for --database postgres; the bench uses a fresh schema-less database it is given, so point it at a throwaway one.")
+    var postgresURL: String?
+
+    @Option(help: "MaxConcurrency of the command (e.g. 100, 10%); default: all at once.")
+    var maxConcurrency: String?
+
+    func validate() throws {
+        if database == .postgres, postgresURL ?? ProcessInfo.processInfo.environment["TENDER_BENCH_POSTGRES_URL"] == nil {
+            throw ValidationError("--database postgres needs --postgres-url or TENDER_BENCH_POSTGRES_URL")
+        }
+    }
+
+    func run() async throws {
+        var options = common.options(agents: fleet.agents)
+        fleet.apply(&options)
+        if database == .postgres { options.database = postgresURL ?? ProcessInfo.processInfo.environment["TENDER_BENCH_POSTGRES_URL"] }
+        let maxConcurrency = self.maxConcurrency
+        try await runScenario(format: common.output) { try await FanoutScenario(options: options, maxConcurrency: maxConcurrency).run() }
+    }
+}
+
+struct Storm: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Restart the controller with N agents connected; time until they are all Online again.")
+    @OptionGroup var common: CommonOptions
+    @OptionGroup var fleet: FleetOptions
+
+    func run() async throws {
+        var options = common.options(agents: fleet.agents)
+        fleet.apply(&options)
+        try await runScenario(format: common.output) { try await StormScenario(options: options).run() }
+    }
+}
+
+struct AgentFootprint: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "The real tender-agent binary: idle RSS and CPU, peak RSS while streaming output, binary size.")
+    @OptionGroup var common: CommonOptions
+
+    @Option(help: "Seconds to measure the idle agent.")
+    var idleSeconds = 60
+
+    @Option(help: "Megabytes of output the measured command prints.")
+    var outputMB = 100
+
+    func validate() throws {
+        guard idleSeconds >= 1, idleSeconds <= 3600 else { throw ValidationError("--idle-seconds must be between 1 and 3600") }
+        guard outputMB >= 1, outputMB <= 1024 else { throw ValidationError("--output-mb must be between 1 and 1024") }
+    }
+
+    func run() async throws {
+        let options = common.options(agents: 1)
+        let idle = idleSeconds, output = outputMB
+        try await runScenario(format: common.output) { try await AgentFootprintScenario(options: options, idleSeconds: idle, outputMB: output).run() }
+    }
+}
