@@ -49,7 +49,8 @@ public struct PresenceMonitor: Service {
         var lastFlush = ContinuousClock.now
         var lastCheck = ContinuousClock.now
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
-            try? await Task.sleep(for: .milliseconds(500))
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .milliseconds(500)) }
+            if Task.isShuttingDownGracefully { break }
             let silent = registry.evictSilent(longerThan: heartbeatTimeout)
             if !silent.isEmpty {
                 for (id, channel) in silent {

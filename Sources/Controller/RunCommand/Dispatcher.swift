@@ -266,7 +266,9 @@ struct DispatcherLoop: Service {
 
     func run() async throws {
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
-            try? await Task.sleep(for: interval)
+            // The sleep ends at once on shutdown, so a restart does not wait for it.
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
+            if Task.isShuttingDownGracefully { break }
             await dispatcher.kickAll()
         }
     }

@@ -83,6 +83,9 @@ public struct Controller: Sendable {
 
         var apiTLS = TLSConfiguration.makeServerConfiguration(certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
         apiTLS.minimumTLSVersion = .tlsv12
+        // A client that does not answer close_notify must not hold up a restart
+        // (the default waits 5 s per connection).
+        apiTLS.shutdownTimeout = .seconds(1)
 
         let registry = ConnectionRegistry()
         let registration = RegistrationService(store: store, ca: ca, throttle: RegistrationThrottle(), logger: logger.with(label: "registration"))
@@ -117,6 +120,9 @@ public struct Controller: Sendable {
         )
 
         var groupConfiguration = ServiceGroupConfiguration(
+            // Stopped in reverse order, so the agents' gateway goes last: agents are told
+            // "going away" just before the process exits, not while the rest drains,
+            // and their reconnect backoff does not grow against a listener that is gone.
             services: [.init(service: gateway), .init(service: presence), .init(service: DispatcherLoop(dispatcher: dispatcher, interval: .seconds(1))), .init(service: app)],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger
