@@ -61,6 +61,7 @@ struct Register: AsyncParsableCommand {
     }
 
     func run() async throws {
+        AgentRuntime.useOneThread()
         let activationCode = try code()
         let level = LogSetup.bootstrap(level: logLevel ?? "warning")
         let registrar = Registrar(state: AgentStateDirectory(stateDir), logger: LogSetup.logger("tender-agent", level: level))
@@ -102,6 +103,7 @@ struct Run: AsyncParsableCommand {
     var logLevel: String?
 
     func run() async throws {
+        AgentRuntime.useOneThread()
         let level = LogSetup.bootstrap(level: logLevel)
         let runner = AgentRunner(state: AgentStateDirectory(stateDir), logger: LogSetup.logger("tender-agent", level: level),
                                  maxConcurrentInvocations: maxConcurrentInvocations,

@@ -159,8 +159,14 @@ public final class AgentRunner: Sendable {
             // Heartbeats out, and a watchdog: a controller silent past the timeout is
             // gone, so the channel is closed, which ends the read loop below.
             let heartbeat = Task {
+                var beats = 0
                 while !Task.isCancelled {
                     try await Task.sleep(for: interval)
+                    beats += 1
+                    // Connecting is over once a few heartbeats went by: give back the
+                    // pages only start-up and connecting needed; then now and again,
+                    // for those the last commands needed.
+                    if beats % 150 == 5 { AgentRuntime.releaseStartupPages() }
                     if ContinuousClock.now - lastHeard.withLockedValue({ $0 }) > timeout {
                         silent.withLockedValue { $0 = true }
                         try await channel.close()

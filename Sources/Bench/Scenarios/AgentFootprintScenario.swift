@@ -10,13 +10,16 @@ public struct AgentFootprintScenario: Sendable {
         public var peakRssDuringOutputMB: Double
         /// nil until the agent scans for patches.
         public var peakRssDuringScanMB: Double?
+        /// As installed: without symbols and debug information (`strip`).
         public var binaryMB: Double
+        /// The file the build produced, debug information included.
+        public var binaryUnstrippedMB: Double
         public var idleSeconds: Int
         public var outputMB: Int
         public var threads: Int
 
         enum CodingKeys: String, CodingKey {
-            case idleRssMB, idleCpuPercent, peakRssDuringOutputMB, peakRssDuringScanMB, binaryMB, idleSeconds, outputMB, threads
+            case idleRssMB, idleCpuPercent, peakRssDuringOutputMB, peakRssDuringScanMB, binaryMB, binaryUnstrippedMB, idleSeconds, outputMB, threads
         }
 
         public func encode(to encoder: any Encoder) throws {
@@ -27,6 +30,7 @@ public struct AgentFootprintScenario: Sendable {
             // Always present: null says "not measured yet", not "forgotten".
             try container.encode(peakRssDuringScanMB, forKey: .peakRssDuringScanMB)
             try container.encode(binaryMB, forKey: .binaryMB)
+            try container.encode(binaryUnstrippedMB, forKey: .binaryUnstrippedMB)
             try container.encode(idleSeconds, forKey: .idleSeconds)
             try container.encode(outputMB, forKey: .outputMB)
             try container.encode(threads, forKey: .threads)
@@ -36,6 +40,9 @@ public struct AgentFootprintScenario: Sendable {
     public let options: BenchOptions
     public let idleSeconds: Int
     public let outputMB: Int
+    /// Between connecting and the idle window (the controller's default heartbeat is
+    /// 2 s; the agent trims its start-up pages after five of them).
+    public let settleSeconds = 15
 
     public init(options: BenchOptions, idleSeconds: Int = 60, outputMB: Int = 100) {
         self.options = options
@@ -79,8 +86,10 @@ public struct AgentFootprintScenario: Sendable {
             guard try await waitOnline(api, timeout: .seconds(30)) else {
                 throw TenderError(.unavailable, "the agent did not come online within 30 s; its log: \(log.path)")
             }
-            // Settle (first connect, status file), then the idle window.
-            try await Task.sleep(for: .seconds(3))
+            // Settle first: the agent connects, writes its status, and after five
+            // heartbeats gives back the pages only start-up needed. Then the idle
+            // window, whose highest RSS is reported.
+            try await Task.sleep(for: .seconds(settleSeconds))
             env.progress("measuring the idle agent for \(idleSeconds) s")
             let cpuBefore = try ProcessStats.read(pid: pid).cpuSeconds
             var idlePeak = 0
@@ -95,6 +104,8 @@ public struct AgentFootprintScenario: Sendable {
 
             env.progress("streaming \(outputMB) MB of output through the agent")
             let bytes = outputMB * 1_048_576
+            // Reset the kernel's peak (VmHWM) so it covers the output alone, not start-up.
+            try? "5".write(toFile: "/proc/\(pid)/clear_refs", atomically: false, encoding: .utf8)
             let sampler = RSSSampler(pid: pid, every: .milliseconds(20))
             let command = try await api.sendCommand(SendCommandRequest(
                 documentName: "Tender-RunShellScript", parameters: ["commands": .string("yes 'tender-bench output line' | head -c \(bytes)")],
@@ -117,14 +128,14 @@ public struct AgentFootprintScenario: Sendable {
             guard storedSize == bytes else {
                 throw TenderError(.internalError, "the controller holds \(storedSize) bytes of output, expected \(bytes)")
             }
-            let binarySize = (try FileManager.default.attributesOfItem(atPath: agentBinary.path)[.size] as? NSNumber)?.intValue ?? 0
+            let size = try Self.binarySize(agentBinary, workDirectory: env.workDirectory)
             agent.terminate()
             agent.waitUntilExit()
             try? logHandle.close()
             await env.tearDown()
             return Result(idleRssMB: Units.megabytes(idlePeak), idleCpuPercent: Units.rounded(cpuSeconds / elapsed * 100, places: 3),
                           peakRssDuringOutputMB: Units.megabytes(sampledPeak), peakRssDuringScanMB: nil,
-                          binaryMB: Units.megabytes(binarySize), idleSeconds: idleSeconds, outputMB: outputMB, threads: threads)
+                          binaryMB: Units.megabytes(size.stripped ?? size.file), binaryUnstrippedMB: Units.megabytes(size.file), idleSeconds: idleSeconds, outputMB: outputMB, threads: threads)
         } catch {
             if agent.isRunning {
                 agent.terminate()
@@ -133,6 +144,18 @@ public struct AgentFootprintScenario: Sendable {
             await env.tearDown()
             throw error
         }
+    }
+
+    /// The file's size, and the size of a stripped copy when `strip` is installed.
+    static func binarySize(_ binary: URL, workDirectory: URL) throws -> (file: Int, stripped: Int?) {
+        func size(_ url: URL) -> Int { ((try? FileManager.default.attributesOfItem(atPath: url.path)[.size]) as? NSNumber)?.intValue ?? 0 }
+        let copy = workDirectory.appendingPathComponent("tender-agent.stripped")
+        let strip = Process()
+        strip.executableURL = URL(fileURLWithPath: "/usr/bin/strip")
+        strip.arguments = ["-o", copy.path, binary.path]
+        guard (try? strip.run()) != nil else { return (size(binary), nil) }
+        strip.waitUntilExit()
+        return (size(binary), strip.terminationStatus == 0 ? size(copy) : nil)
     }
 
     private func waitOnline(_ api: BenchAPI, timeout: Duration) async throws -> Bool {

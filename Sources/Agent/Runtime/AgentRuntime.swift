@@ -1,0 +1,56 @@
+import Foundation
+import NIOCore
+
+/// Process-wide settings of the agent, applied before anything starts.
+public enum AgentRuntime {
+    /// One event-loop thread and one blocking-pool thread: the agent holds one
+    /// connection and runs a handful of scripts, so more threads would only cost
+    /// memory (each thread's stack and malloc arena) on every managed host.
+    /// Must run before the first use of NIO's shared event loop group.
+    public static func useOneThread() {
+        NIOSingletons.groupLoopCountSuggestion = 1
+        NIOSingletons.blockingPoolThreadCountSuggestion = 1
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+
+extension AgentRuntime {
+    /// Gives back the memory only start-up needed, once the agent is connected and
+    /// settled. Start-up (argument parsing, TLS and certificate setup, the Swift
+    /// runtime's first protocol lookups) touches pages all over a large static binary,
+    /// which the kernel maps in 64 KiB at a time; the steady state (a heartbeat, a
+    /// message now and then) needs a fraction of them.
+    ///
+    /// - The code mapping (r-xp) is dropped with `MADV_DONTNEED`: its pages are clean
+    ///   copies of the executable file, so any needed again come back from the page
+    ///   cache on first touch.
+    /// - The other mappings of the executable (read-only data, which may hold relocated
+    ///   pointers, and writable data) get `MADV_PAGEOUT`, which only ever reclaims the
+    ///   way memory pressure would: clean pages are dropped, changed ones kept (there
+    ///   is no swap to write them to) or swapped, never lost.
+    ///
+    /// Returns the bytes of mappings advised, for the log.
+    @discardableResult
+    public static func releaseStartupPages() -> Int {
+        guard let exe = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"),
+              let maps = try? String(contentsOfFile: "/proc/self/maps", encoding: .utf8) else { return 0 }
+        var released = 0
+        for line in maps.split(separator: "\n") {
+            // start-end perms offset dev inode path
+            let fields = line.split(separator: " ", omittingEmptySubsequences: true)
+            guard fields.count >= 6, fields[5...].joined(separator: " ") == exe else { continue }
+            let range = fields[0].split(separator: "-")
+            guard range.count == 2, let start = UInt(range[0], radix: 16), let end = UInt(range[1], radix: 16), end > start,
+                  let address = UnsafeMutableRawPointer(bitPattern: start) else { continue }
+            let advice = fields[1] == "r-xp" ? MADV_DONTNEED : Self.pageOut
+            if madvise(address, Int(end - start), advice) == 0 { released += Int(end - start) }
+        }
+        return released
+    }
+
+    /// `MADV_PAGEOUT` (Linux 5.4+); older kernels refuse it and nothing happens.
+    private static let pageOut: Int32 = 21
+}
+#endif
