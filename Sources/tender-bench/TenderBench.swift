@@ -59,9 +59,12 @@ struct FleetOptions: ParsableArguments {
         guard connectWidth >= 1, connectWidth <= 4096 else { throw ValidationError("--connect-width must be between 1 and 4096") }
     }
 
-    func apply(_ options: inout BenchOptions) {
+    /// The bench options for a fleet scenario: the common ones and the fleet's size and widths.
+    func options(_ common: CommonOptions) -> BenchOptions {
+        var options = common.options(agents: agents)
         options.registerWidth = registerWidth
         options.connectWidth = connectWidth
+        return options
     }
 }
 
@@ -97,8 +100,7 @@ struct Register: AsyncParsableCommand {
     @OptionGroup var fleet: FleetOptions
 
     func run() async throws {
-        var options = common.options(agents: fleet.agents)
-        fleet.apply(&options)
+        let options = fleet.options(common)
         try await runScenario(format: common.output) { try await RegisterScenario(options: options).run() }
     }
 }
@@ -111,7 +113,7 @@ struct Fanout: AsyncParsableCommand {
     @Option(help: "sqlite (embedded) or postgres (needs --postgres-url or TENDER_BENCH_POSTGRES_URL).")
     var database: Database = .sqlite
 
-    @Option(help: "postgres://user@host:port/db for --database postgres; the bench uses a fresh schema-less database it is given, so point it at a throwaway one.")
+    @Option(help: "postgres://user@host:port/db for --database postgres: an empty, throwaway database (scripts/bench starts one).")
     var postgresURL: String?
 
     @Option(help: "MaxConcurrency of the command (e.g. 100, 10%); default: all at once.")
@@ -124,8 +126,7 @@ struct Fanout: AsyncParsableCommand {
     }
 
     func run() async throws {
-        var options = common.options(agents: fleet.agents)
-        fleet.apply(&options)
+        var options = fleet.options(common)
         if database == .postgres { options.database = postgresURL ?? ProcessInfo.processInfo.environment["TENDER_BENCH_POSTGRES_URL"] }
         let maxConcurrency = self.maxConcurrency
         try await runScenario(format: common.output) { try await FanoutScenario(options: options, maxConcurrency: maxConcurrency).run() }
@@ -138,8 +139,7 @@ struct Storm: AsyncParsableCommand {
     @OptionGroup var fleet: FleetOptions
 
     func run() async throws {
-        var options = common.options(agents: fleet.agents)
-        fleet.apply(&options)
+        let options = fleet.options(common)
         try await runScenario(format: common.output) { try await StormScenario(options: options).run() }
     }
 }

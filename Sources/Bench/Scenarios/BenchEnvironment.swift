@@ -28,8 +28,24 @@ final class BenchEnvironment: Sendable {
     let workDirectory: URL
     let controller: ControllerProcess
     let group: MultiThreadedEventLoopGroup
-    /// API clients to shut down at the end, whatever path the scenario took.
+    /// API clients and fleets to shut down at the end, whatever path the scenario took.
     private let clients = NIOLockedValueBox<[BenchAPI]>([])
+    private let fleets = NIOLockedValueBox<[SimulatedFleet]>([])
+
+    /// Runs a scenario against a started controller, and stops the fleets, the
+    /// controller and the clients afterwards, whether it succeeded or threw.
+    static func run<T: Sendable>(_ options: BenchOptions, controllerArguments: [String] = [], _ body: (BenchEnvironment) async throws -> T) async throws -> T {
+        let env = try BenchEnvironment(options: options, controllerArguments: controllerArguments)
+        do {
+            try await env.controller.start()
+            let value = try await body(env)
+            await env.tearDown()
+            return value
+        } catch {
+            await env.tearDown()
+            throw error
+        }
+    }
 
     init(options: BenchOptions, controllerArguments: [String] = []) throws {
         self.options = options
@@ -54,6 +70,11 @@ final class BenchEnvironment: Sendable {
 
     /// Registers `count` simulated agents for real and returns their identities.
     func registerFleet(_ count: Int, api: BenchAPI) async throws -> [SimulatedIdentity] {
+        // A reused PostgreSQL database would add earlier runs' (offline) instances to the targets.
+        let existing = try await api.instances().count
+        guard existing == 0 else {
+            throw TenderError(.conflict, "the controller's store already holds \(existing) instances; the bench needs an empty database")
+        }
         let activations = try await createActivations(for: count, api: api)
         progress("generating \(count) keys and CSRs")
         let applicants = try SimulatedFleet.makeApplicants(count)
@@ -89,10 +110,13 @@ final class BenchEnvironment: Sendable {
     }
 
     func makeFleet(_ identities: [SimulatedIdentity]) async -> SimulatedFleet {
-        SimulatedFleet(identities: identities, host: "127.0.0.1", port: await controller.agentPort, group: group)
+        let fleet = SimulatedFleet(identities: identities, host: "127.0.0.1", port: await controller.agentPort, group: group)
+        fleets.withLockedValue { $0.append(fleet) }
+        return fleet
     }
 
-    func tearDown() async {
+    private func tearDown() async {
+        for fleet in fleets.withLockedValue({ $0 }) { await fleet.stop() }
         for api in clients.withLockedValue({ $0 }) { await api.shutdown() }
         await controller.stop()
         try? await group.shutdownGracefully()

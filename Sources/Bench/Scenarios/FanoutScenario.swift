@@ -13,6 +13,8 @@ public struct FanoutScenario: Sendable {
         public var allResultsMs: Double
         public var controllerRssMB: Double
         public var controllerRssPerAgentKB: Double
+        /// CPU the controller used while the fleet only heartbeated, in % of one core.
+        public var controllerIdleCpuPercent: Double
         /// Until `command show` reports the command finished (Success, every invocation counted).
         public var commandDoneMs: Double
         /// Until the send request was answered, and until the first and the last agent got its work.
@@ -33,10 +35,7 @@ public struct FanoutScenario: Sendable {
     }
 
     public func run() async throws -> Result {
-        let env = try BenchEnvironment(options: options)
-        var fleet: SimulatedFleet?
-        do {
-            try await env.controller.start()
+        try await BenchEnvironment.run(options) { env in
             let api = try await env.api()
             let identities = try await env.registerFleet(options.agents, api: api)
             guard let pid = await env.controller.pid else { throw TenderError(.unavailable, "the controller is not running") }
@@ -45,10 +44,14 @@ public struct FanoutScenario: Sendable {
             try await Task.sleep(for: .seconds(1))
             let before = try ProcessStats.read(pid: pid).rssBytes
             let simulated = await env.makeFleet(identities)
-            fleet = simulated
             let connectSeconds = try await env.connect(simulated)
-            // Idle for a few heartbeats, so the figure is a steady state, not a connect burst.
-            try await Task.sleep(for: .seconds(5))
+            // Idle for a few heartbeats, so the figure is a steady state, not a connect
+            // burst; the CPU the controller spends on the idle fleet is measured meanwhile.
+            try await Task.sleep(for: .seconds(2))
+            let idleCPUBefore = try ProcessStats.read(pid: pid).cpuSeconds
+            let idleStart = ContinuousClock.now
+            try await Task.sleep(for: .seconds(10))
+            let idleCPU = (try ProcessStats.read(pid: pid).cpuSeconds - idleCPUBefore) / (ContinuousClock.now - idleStart).seconds * 100
             let after = try ProcessStats.read(pid: pid).rssBytes
             let perAgentKB = Double(after - before) / 1024 / Double(options.agents)
 
@@ -78,19 +81,14 @@ public struct FanoutScenario: Sendable {
             }
             let protocolErrors = simulated.recorder.snapshot.protocolErrors
             guard protocolErrors == 0 else { throw TenderError(.internalError, "the simulated agents saw \(protocolErrors) protocol errors") }
-            await simulated.stop()
-            await env.tearDown()
             return Result(agents: options.agents, connectSeconds: Units.rounded(connectSeconds, places: 2),
                           firstResultMs: Units.rounded(latencies.first ?? 0), p50Ms: Units.rounded(Percentile.of(latencies, 50)),
                           p99Ms: Units.rounded(Percentile.of(latencies, 99)), allResultsMs: Units.rounded(latencies.last ?? 0),
                           controllerRssMB: Units.megabytes(after), controllerRssPerAgentKB: Units.rounded(perAgentKB),
+                          controllerIdleCpuPercent: Units.rounded(idleCPU),
                           commandDoneMs: Units.rounded(doneMs), sendRequestMs: Units.rounded(sendRequestMs),
                           firstDeliveryMs: Units.rounded(deliveries.first ?? 0), allDeliveredMs: Units.rounded(deliveries.last ?? 0), database: options.database == nil ? "sqlite" : "postgres",
                           maxConcurrency: concurrency)
-        } catch {
-            await fleet?.stop()
-            await env.tearDown()
-            throw error
         }
     }
 }

@@ -16,9 +16,7 @@ public struct RegisterScenario: Sendable {
     public init(options: BenchOptions) { self.options = options }
 
     public func run() async throws -> Result {
-        let env = try BenchEnvironment(options: options)
-        do {
-            try await env.controller.start()
+        try await BenchEnvironment.run(options) { env in
             let api = try await env.api()
             let activations = try await env.createActivations(for: options.agents, api: api)
             env.progress("generating \(options.agents) keys and CSRs")
@@ -36,13 +34,9 @@ public struct RegisterScenario: Sendable {
             guard stored == options.agents else {
                 throw TenderError(.internalError, "the controller answered \(options.agents) registrations but stored \(stored) instances")
             }
-            await env.tearDown()
             return Result(agents: options.agents, seconds: Units.rounded(seconds, places: 3),
                           perSecond: Units.rounded(Double(options.agents) / seconds), database: options.database == nil ? "sqlite" : "postgres",
                           concurrency: options.registerWidth)
-        } catch {
-            await env.tearDown()
-            throw error
         }
     }
 }

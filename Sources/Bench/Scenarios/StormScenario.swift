@@ -22,14 +22,10 @@ public struct StormScenario: Sendable {
     public init(options: BenchOptions) { self.options = options }
 
     public func run() async throws -> Result {
-        let env = try BenchEnvironment(options: options)
-        var fleet: SimulatedFleet?
-        do {
-            try await env.controller.start()
+        try await BenchEnvironment.run(options) { env in
             let api = try await env.api()
             let identities = try await env.registerFleet(options.agents, api: api)
             let simulated = await env.makeFleet(identities)
-            fleet = simulated
             _ = try await env.connect(simulated)
             try await Task.sleep(for: .seconds(2))
             let handshakeFailuresBefore = simulated.recorder.snapshot.failedHandshakes
@@ -65,16 +61,10 @@ public struct StormScenario: Sendable {
             guard online == options.agents else {
                 throw TenderError(.internalError, "the agents were welcomed but only \(online) of \(options.agents) instances are Online in the store")
             }
-            await simulated.stop()
-            await env.tearDown()
             return Result(agents: options.agents, p50OnlineSeconds: Units.rounded(Percentile.of(times, 50), places: 2),
                           p95OnlineSeconds: Units.rounded(Percentile.of(times, 95), places: 2), allOnlineSeconds: Units.rounded(times.last ?? 0, places: 2),
                           failedHandshakes: snapshot.failedHandshakes - handshakeFailuresBefore, controllerPeakRssMB: Units.megabytes(peak),
                           restartSeconds: Units.rounded(restartSeconds, places: 2), database: options.database == nil ? "sqlite" : "postgres")
-        } catch {
-            await fleet?.stop()
-            await env.tearDown()
-            throw error
         }
     }
 }

@@ -15,7 +15,7 @@ import X509
 /// handshake and required by the `/v1/agent` endpoint.
 public final class AgentGateway: Service {
     enum UpgradeResult: Sendable {
-        case websocket(NIOAsyncChannel<WebSocketFrame, WebSocketFrame>, instanceID: String, certificateSerial: String)
+        case websocket(NIOAsyncChannel<WebSocketFrame, WebSocketFrame>, instanceID: String, certificateSerial: String, liveness: Liveness)
         case http(NIOAsyncChannel<HTTPServerRequestPart, HTTPPart<HTTPResponseHead, ByteBuffer>>)
     }
 
@@ -108,8 +108,10 @@ public final class AgentGateway: Service {
                     try channel.pipeline.syncOperations.addHandler(
                         NIOWebSocketFrameAggregator(minNonFinalFragmentSize: 0, maxAccumulatedFrameCount: 256, maxAccumulatedFrameSize: ChannelProtocol.maxFrameSize)
                     )
+                    let liveness = Liveness()
+                    try channel.pipeline.syncOperations.addHandler(HeartbeatResponder(liveness: liveness))
                     let ws = try NIOAsyncChannel<WebSocketFrame, WebSocketFrame>(wrappingChannelSynchronously: channel)
-                    return UpgradeResult.websocket(ws, instanceID: instanceID, certificateSerial: serial)
+                    return UpgradeResult.websocket(ws, instanceID: instanceID, certificateSerial: serial, liveness: liveness)
                 }
             }
         )
@@ -149,8 +151,8 @@ public final class AgentGateway: Service {
     private func handle(_ upgrade: EventLoopFuture<UpgradeResult>) async {
         do {
             switch try await upgrade.get() {
-            case .websocket(let channel, let instanceID, let serial):
-                await sessions.run(channel: channel, instanceID: instanceID, certificateSerial: serial)
+            case .websocket(let channel, let instanceID, let serial, let liveness):
+                await sessions.run(channel: channel, instanceID: instanceID, certificateSerial: serial, liveness: liveness)
             case .http(let channel):
                 await endpoints.serve(channel)
             }

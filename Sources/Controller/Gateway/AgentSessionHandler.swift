@@ -60,7 +60,9 @@ final class AgentSessionHandler: Sendable {
         self.logger = logger
     }
 
-    func run(channel: NIOAsyncChannel<WebSocketFrame, WebSocketFrame>, instanceID: String, certificateSerial: String) async {
+    /// `liveness` is kept current by the channel's `HeartbeatResponder`, which also
+    /// answers pings, so this loop only ever sees the agent's messages.
+    func run(channel: NIOAsyncChannel<WebSocketFrame, WebSocketFrame>, instanceID: String, certificateSerial: String, liveness: Liveness) async {
         var logger = self.logger
         logger[metadataKey: "instance"] = "\(instanceID)"
         let connectionID = registry.makeConnectionID()
@@ -93,7 +95,7 @@ final class AgentSessionHandler: Sendable {
                 }
                 try await send(.welcome(Welcome(protocolVersion: version, instanceId: instanceID, heartbeatIntervalSeconds: heartbeatInterval, heartbeatTimeoutSeconds: heartbeatTimeout)), outbound)
                 try await presence.submit(.online(instanceID: instanceID, report: Self.report(from: hello, peer: peer)))
-                if let old = registry.add(instanceID: instanceID, connectionID: connectionID, channel: channel.channel, writer: outbound) {
+                if let old = registry.add(instanceID: instanceID, connectionID: connectionID, channel: channel.channel, writer: outbound, liveness: liveness) {
                     // Usually a reconnect that beat the old connection's timeout; if it keeps
                     // happening from two addresses, two hosts share one state dir (a cloned image).
                     logger.warning("instance connected again while its previous channel was open; closing the previous one (if this repeats, two hosts may share one agent state dir)", metadata: ["previousPeer": "\(old.remoteAddress?.ipAddress ?? "?")", "peer": "\(peer ?? "?")"])
@@ -115,7 +117,6 @@ final class AgentSessionHandler: Sendable {
                 }
 
                 while let frame = try await iterator.next() {
-                    registry.touch(instanceID: instanceID, connectionID: connectionID)
                     switch frame.opcode {
                     case .ping:
                         try await outbound.write(WebSocketFrame(fin: true, opcode: .pong, data: frame.unmaskedData))

@@ -13,8 +13,8 @@ public final class ConnectionRegistry: Sendable {
         var connectionID: UInt64
         var channel: any Channel
         var writer: NIOAsyncChannelOutboundWriter<WebSocketFrame>
-        var lastSeen: NIODeadline
-        var seenSinceFlush: Bool
+        /// Updated by the channel's heartbeat responder, not through this registry's lock.
+        var liveness: Liveness
     }
 
     private let entries = NIOLockedValueBox<[String: Entry]>([:])
@@ -32,10 +32,11 @@ public final class ConnectionRegistry: Sendable {
     /// Records `instanceID`'s new channel; returns the channel it replaces, if any, so
     /// the caller can close it (an agent that reconnected before its old TCP
     /// connection was noticed dead).
-    func add(instanceID: String, connectionID: UInt64, channel: any Channel, writer: NIOAsyncChannelOutboundWriter<WebSocketFrame>) -> (any Channel)? {
-        entries.withLockedValue { entries in
+    func add(instanceID: String, connectionID: UInt64, channel: any Channel, writer: NIOAsyncChannelOutboundWriter<WebSocketFrame>, liveness: Liveness) -> (any Channel)? {
+        liveness.heard()
+        return entries.withLockedValue { entries in
             let old = entries[instanceID]?.channel
-            entries[instanceID] = Entry(connectionID: connectionID, channel: channel, writer: writer, lastSeen: .now(), seenSinceFlush: true)
+            entries[instanceID] = Entry(connectionID: connectionID, channel: channel, writer: writer, liveness: liveness)
             return old
         }
     }
@@ -50,14 +51,6 @@ public final class ConnectionRegistry: Sendable {
         }
     }
 
-    func touch(instanceID: String, connectionID: UInt64) {
-        entries.withLockedValue { entries in
-            guard entries[instanceID]?.connectionID == connectionID else { return }
-            entries[instanceID]?.lastSeen = .now()
-            entries[instanceID]?.seenSinceFlush = true
-        }
-    }
-
     public func isConnected(_ instanceID: String) -> Bool {
         entries.withLockedValue { $0[instanceID] != nil }
     }
@@ -69,7 +62,7 @@ public final class ConnectionRegistry: Sendable {
     /// closing TLS to a frozen peer can take seconds.
     func evictSilent(longerThan timeout: TimeAmount, now: NIODeadline = .now()) -> [(String, any Channel)] {
         entries.withLockedValue { entries in
-            let silent = entries.compactMap { id, entry in now - entry.lastSeen > timeout ? (id, entry.channel) : nil }
+            let silent = entries.compactMap { id, entry in now - entry.liveness.lastHeard > timeout ? (id, entry.channel) : nil }
             for (id, _) in silent { entries[id] = nil }
             return silent
         }
@@ -78,12 +71,7 @@ public final class ConnectionRegistry: Sendable {
     /// Ids heard from since the last call, for one batched `last_ping_at` write.
     func takeSeen() -> [String] {
         entries.withLockedValue { entries in
-            var ids: [String] = []
-            for (id, entry) in entries where entry.seenSinceFlush {
-                ids.append(id)
-                entries[id]?.seenSinceFlush = false
-            }
-            return ids
+            entries.compactMap { id, entry in entry.liveness.takeHeard() ? id : nil }
         }
     }
 

@@ -21,7 +21,10 @@ public struct PresenceMonitor: Service {
     let deregistrationCheckInterval: Duration
     let logger: Logger
 
-    init(registry: ConnectionRegistry, store: any Store, sessions: AgentSessionHandler, heartbeatTimeout: TimeAmount, flushInterval: Duration = .seconds(15),
+    /// The default `flushInterval`, in seconds.
+    static let pingFlushSeconds: Int64 = 10
+
+    init(registry: ConnectionRegistry, store: any Store, sessions: AgentSessionHandler, heartbeatTimeout: TimeAmount, flushInterval: Duration = .seconds(pingFlushSeconds),
          deregistrationCheckInterval: Duration = .seconds(2), logger: Logger) {
         self.deregistrationCheckInterval = deregistrationCheckInterval
         self.registry = registry

@@ -4,8 +4,9 @@ import Shared
 /// The fleet registry as operators see it: listing with target filters, tags,
 /// and deregistration, which revokes the instance's identity at once.
 public struct InstanceService: Sendable {
-    /// Online in another replica's view is trusted while its last heartbeat write is this fresh.
-    static let remoteOnlineFreshness: TimeInterval = 15
+    /// Online in another replica's view is trusted while its last heartbeat write is
+    /// this fresh: three of that replica's heartbeat flushes, and some slack.
+    static let remoteOnlineFreshness = TimeInterval(PresenceMonitor.pingFlushSeconds) * 3.5
 
     let store: any Store
     let registry: ConnectionRegistry
