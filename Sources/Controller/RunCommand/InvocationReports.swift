@@ -18,7 +18,32 @@ struct InvocationReports: Sendable {
         self.outputs = outputs
         self.dispatcher = dispatcher
         self.logger = logger
-        updates = WriteCoalescer { batch in try await store.transitionInvocations(batch, at: Date()) }
+        updates = WriteCoalescer { batch in
+            let (kept, skipped) = Self.withoutSupersededStarts(batch)
+            guard !skipped.isEmpty else { return try await store.transitionInvocations(batch, at: Date()) }
+            var applied = try await store.transitionInvocations(kept.map { batch[$0] }, at: Date())[...]
+            // Skipped starts count as applied: their result, in this batch, records them.
+            return batch.indices.map { skipped.contains($0) ? true : applied.removeFirst() }
+        }
+    }
+
+    /// A start followed in the same batch by its invocation's result need not be
+    /// written: the result sets the status and keeps the agent's own start time.
+    /// With ten thousand agents answering at once this halves the writes. Returns
+    /// the indexes to write and those skipped.
+    static func withoutSupersededStarts(_ batch: [InvocationUpdate]) -> (kept: [Int], skipped: Set<Int>) {
+        var finished = Set<String>()
+        var skipped = Set<Int>()
+        for index in batch.indices.reversed() {
+            let update = batch[index]
+            let key = update.commandID + "/" + update.instanceID
+            if update.transition.to.isTerminal {
+                finished.insert(key)
+            } else if update.transition.to == .inProgress, update.transition.startedAt != nil, finished.contains(key) {
+                skipped.insert(index)
+            }
+        }
+        return (batch.indices.filter { !skipped.contains($0) }, skipped)
     }
 
     /// Splits `<commandId>_<instanceId>` and checks the instance part is the sender:
@@ -31,13 +56,13 @@ struct InvocationReports: Sendable {
 
     func started(_ ref: InvocationRef, instanceID: String, now: Date = Date()) async {
         guard let commandID = parse(ref.invocationId, from: instanceID) else { return }
-        do {
-            _ = try await updates.submit(InvocationUpdate(commandID: commandID, instanceID: instanceID, transition: InvocationTransition(
-                from: [.pending, .delayed, .inProgress], to: .inProgress, details: StatusDetails.inProgress, startedAt: now)))
-            dispatcher.requestPass(commandID: commandID)
-        } catch {
-            logger.error("could not record an invocation start", metadata: ["invocation": "\(ref.invocationId)", "error": "\(error)"])
-        }
+        // Nobody waits for a start to be stored: the agent's next message (usually the
+        // result) is handled at once and lands in the same batch. It is written before
+        // anything queued after it, and a result also sets the start time, so a
+        // start that is lost or late changes nothing that matters.
+        await updates.enqueue(InvocationUpdate(commandID: commandID, instanceID: instanceID, transition: InvocationTransition(
+            from: [.pending, .delayed, .inProgress], to: .inProgress, details: StatusDetails.inProgress, startedAt: now)))
+        dispatcher.requestPass(commandID: commandID)
     }
 
     func progress(_ progress: InvocationProgress, instanceID: String, now: Date = Date()) async {

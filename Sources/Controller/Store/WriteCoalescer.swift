@@ -10,7 +10,8 @@ actor WriteCoalescer<Item: Sendable, Output: Sendable> {
 
     private let flush: Flush
     private let maxBatch: Int
-    private var queue: [(item: Item, continuation: CheckedContinuation<Output, any Error>)] = []
+    /// nil: nobody waits for that item (`enqueue`).
+    private var queue: [(item: Item, continuation: CheckedContinuation<Output, any Error>?)] = []
     private var draining = false
 
     /// `flush` must return one output per item, in order.
@@ -22,10 +23,21 @@ actor WriteCoalescer<Item: Sendable, Output: Sendable> {
     func submit(_ item: Item) async throws -> Output {
         try await withCheckedThrowingContinuation { continuation in
             queue.append((item, continuation))
-            if !draining {
-                draining = true
-                Task { await self.drain() }
-            }
+            startDraining()
+        }
+    }
+
+    /// Queues a write nobody waits for (its outcome is not needed to answer anyone);
+    /// it is written in order with the others, and a failure is dropped.
+    func enqueue(_ item: Item) {
+        queue.append((item, nil))
+        startDraining()
+    }
+
+    private func startDraining() {
+        if !draining {
+            draining = true
+            Task { await self.drain() }
         }
     }
 
@@ -38,19 +50,19 @@ actor WriteCoalescer<Item: Sendable, Output: Sendable> {
                 guard outputs.count == batch.count else {
                     throw CoalescerError(message: "a batched write returned \(outputs.count) results for \(batch.count) items")
                 }
-                for (entry, output) in zip(batch, outputs) { entry.continuation.resume(returning: output) }
+                for (entry, output) in zip(batch, outputs) { entry.continuation?.resume(returning: output) }
             } catch where batch.count > 1 {
                 for entry in batch {
                     do {
                         let outputs = try await flush([entry.item])
                         guard let output = outputs.first else { throw CoalescerError(message: "a write returned no result") }
-                        entry.continuation.resume(returning: output)
+                        entry.continuation?.resume(returning: output)
                     } catch {
-                        entry.continuation.resume(throwing: error)
+                        entry.continuation?.resume(throwing: error)
                     }
                 }
             } catch {
-                for entry in batch { entry.continuation.resume(throwing: error) }
+                for entry in batch { entry.continuation?.resume(throwing: error) }
             }
         }
         draining = false
