@@ -56,6 +56,11 @@ public final class BenchAPI: Sendable {
         try await call(.GET, "/v1/commands/\(id)", as: CommandInfo.self)
     }
 
+    /// The newest commands' summaries, without their invocations: cheap to poll.
+    public func recentCommands(limit: Int) async throws -> [CommandInfo] {
+        try await call(.GET, "/v1/commands?limit=\(limit)", as: [CommandInfo].self)
+    }
+
     public func instances() async throws -> [InstanceInfo] {
         try await call(.GET, "/v1/instances", as: [InstanceInfo].self)
     }

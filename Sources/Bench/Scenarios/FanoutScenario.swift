@@ -69,12 +69,18 @@ public struct FanoutScenario: Sendable {
             let latencies = simulated.recorder.snapshot.storedAt.map { Double($0 &- sentAt) / 1e6 }.sorted()
             let deliveries = simulated.recorder.snapshot.runAt.map { Double($0 &- sentAt) / 1e6 }.sorted()
             // The command's own status must agree: finished, all counted, no errors.
-            var done: CommandInfo
-            repeat {
-                done = try await api.command(command.commandId)
-                if done.status.isTerminal { break }
-                try await Task.sleep(for: .milliseconds(5))
-            } while true
+            // Polled through the list (summaries only), not `show`, which would send all
+            // N invocations every time.
+            let doneDeadline = ContinuousClock.now + .seconds(60)
+            var summary = try await api.recentCommands(limit: 1).first { $0.commandId == command.commandId }
+            while summary.map({ !$0.status.isTerminal }) ?? true {
+                guard ContinuousClock.now < doneDeadline else {
+                    throw TenderError(.unavailable, "every result was stored, but the command did not finish within 60 s (\(summary?.status.rawValue ?? "not listed"))")
+                }
+                try await Task.sleep(for: .milliseconds(10))
+                summary = try await api.recentCommands(limit: 1).first { $0.commandId == command.commandId }
+            }
+            guard let done = summary else { throw TenderError(.internalError, "the command is not listed") }
             let doneMs = Double(FleetRecorder.now() &- sentAt) / 1e6
             guard done.status == .success, done.completedCount == options.agents, done.errorCount == 0 else {
                 throw TenderError(.internalError, "the command ended \(done.status.rawValue) with \(done.completedCount) completed and \(done.errorCount) errors")

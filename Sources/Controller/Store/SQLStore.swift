@@ -219,14 +219,7 @@ public final class SQLStore: Store {
     }
 
     public func recordHello(instanceID: String, report: AgentReport, at: Date) async throws {
-        try await backend.withDatabase { db in
-            try await db.raw("""
-                UPDATE instances SET agent_version = \(bind: report.agentVersion), platform_name = \(bind: report.platformName),
-                    platform_version = \(bind: report.platformVersion), hostname = \(bind: report.hostname), ip_address = \(bind: report.ipAddress),
-                    ping_status = \(bind: PingStatus.online.rawValue), last_ping_at = \(bind: Millis.from(at))
-                WHERE id = \(bind: instanceID) AND state = 'active'
-                """).run()
-        }
+        try await recordHellos([(instanceID, report)], at: at)
     }
 
     public func recordHellos(_ hellos: [(instanceID: String, report: AgentReport)], at: Date) async throws {
@@ -746,10 +739,7 @@ public final class SQLStore: Store {
     }
 
     private static func recordEvent(_ db: any SQLDatabase, at: Date, commandID: String, instanceID: String?, status: String, details: String) async throws {
-        try await db.raw("""
-            INSERT INTO events (at, command_id, instance_id, status, status_details)
-            VALUES (\(bind: Millis.from(at)), \(bind: commandID), \(bind: instanceID), \(bind: status), \(bind: details))
-            """).run()
+        try await recordEvents(db, [EventRow(commandID: commandID, instanceID: instanceID, status: status, details: details)], at: at)
     }
 
     private static func command(from row: any SQLRow) throws -> CommandRecord {
