@@ -259,7 +259,7 @@ final class AgentSessionHandler: Sendable {
     /// bloat the database.
     static func report(from hello: Hello, peer: String?) -> AgentReport {
         func clean(_ text: String) -> String {
-            String(String.UnicodeScalarView(text.unicodeScalars.filter { !CharacterSet.controlCharacters.contains($0) }).prefix(255))
+            DisplayText.clean(text, limit: 255)
         }
         let ip = hello.ipAddresses.lazy.compactMap { (try? SocketAddress(ipAddress: $0, port: 0))?.ipAddress }.first ?? peer
         return AgentReport(agentVersion: clean(hello.agentVersion), platformName: clean(hello.platformName),
