@@ -4,7 +4,7 @@ import Testing
 /// Acceptance 2: pinning, foreign certificates, activation refusals, token roles.
 @Suite("E2E: security", .timeLimit(.minutes(3)))
 struct SecurityTests {
-    @Test("wrong CA fingerprint aborts registration; wrong code / unknown id / deleted activation are refused with distinct messages")
+    @Test("wrong CA fingerprint aborts registration; wrong code and unknown id get one answer; a deleted activation is named only after the right code")
     func registrationRefusals() async throws {
         try await withSandbox("refusals") { sb in
             let controller = try await sb.startController()
@@ -29,18 +29,28 @@ struct SecurityTests {
             let wrongCode = try await sb.registerRaw("wrongcode", controllerURL: controller.agentURL, activationID: activation.activationId,
                                                      code: "not-the-code-" + code, fingerprint: real, stateDir: sb.agentStateDir("wrongcode"))
             #expect(wrongCode.exitCode != 0)
-            #expect(wrongCode.stderr.contains("code is not valid"), "\(wrongCode.stderr)")
+            #expect(wrongCode.stderr.contains("activation id or code is not valid"), "\(wrongCode.stderr)")
 
-            // Unknown activation id.
+            // Unknown activation id: the very same answer, so ids cannot be probed.
             let unknown = try await sb.registerRaw("unknown", controllerURL: controller.agentURL, activationID: "00000000-0000-4000-8000-000000000000",
                                                    code: code, fingerprint: real, stateDir: sb.agentStateDir("unknown"))
             #expect(unknown.exitCode != 0)
-            #expect(unknown.stderr.contains("does not exist"), "\(unknown.stderr)")
+            #expect(unknown.exitCode == wrongCode.exitCode)
+            #expect(unknown.stderr.contains("activation id or code is not valid"), "\(unknown.stderr)")
+            let body = #"{"activationId":"%@","activationCode":"guess","csr":"x"}"#
+            let rawUnknown = try await sb.http("POST", controller.agentURL + "/v1/register", caPath: controller.caPath,
+                                               body: body.replacingOccurrences(of: "%@", with: "00000000-0000-4000-8000-000000000000"))
+            let rawWrong = try await sb.http("POST", controller.agentURL + "/v1/register", caPath: controller.caPath,
+                                             body: body.replacingOccurrences(of: "%@", with: activation.activationId))
+            #expect(rawUnknown.status == 401, "\(rawUnknown)")
+            #expect(rawUnknown.status == rawWrong.status && rawUnknown.body == rawWrong.body, "unknown: \(rawUnknown)\nwrong code: \(rawWrong)")
 
             // Deleted activation.
             let doomed = try await sb.createActivation(controller, limit: 1)
             let deleted = try await sb.tender(controller, ["activation", "delete", doomed.activationId])
             try #require(deleted.exitCode == 0, "\(deleted)")
+            // (With a wrong code it answers as for an unknown id: RegistrationTests. Four wrong
+            // attempts from this address so far; a fifth would start the back-off.)
             let afterDelete = try await sb.registerRaw("deleted", controllerURL: controller.agentURL, activationID: doomed.activationId,
                                                        code: doomed.activationCode ?? "", fingerprint: real, stateDir: sb.agentStateDir("deleted"))
             #expect(afterDelete.exitCode != 0)

@@ -89,17 +89,42 @@ struct RegistrationTests {
         }
     }
 
-    @Test func distinctRefusals() async throws {
+    /// What a registration attempt threw, as (code, message); nil if it succeeded.
+    func refusal(_ body: () async throws -> Void) async -> (TenderError.Code, String)? {
+        do {
+            try await body()
+            return nil
+        } catch let error as TenderError {
+            return (error.code, error.message)
+        } catch {
+            Issue.record("unexpected \(error)")
+            return nil
+        }
+    }
+
+    @Test func unknownActivationAndWrongCodeGetOneAnswer() async throws {
         try await Fixture.with() { f in
             let activation = try await f.activations.create(CreateActivationRequest(registrationLimit: 5))
-            await expectCode(.invalidActivationCode) { _ = try await f.registration.register(try f.request(activation, code: "WRONG"), peer: "10.0.0.1") }
+            let wrong = await refusal { _ = try await f.registration.register(try f.request(activation, code: "WRONG"), peer: "10.0.0.1") }
             var unknown = activation
             unknown.activationId = Identifiers.newActivationID()
-            await expectCode(.activationNotFound) { _ = try await f.registration.register(try f.request(unknown), peer: "10.0.0.2") }
+            let missing = await refusal { _ = try await f.registration.register(try f.request(unknown), peer: "10.0.0.2") }
+            #expect(wrong?.0 == .invalidActivationCode)
+            #expect(wrong?.1 == "activation id or code is not valid")
+            #expect(missing?.0 == wrong?.0 && missing?.1 == wrong?.1, "unknown: \(String(describing: missing)), wrong code: \(String(describing: wrong))")
+            #expect(TenderError(.invalidActivationCode, "x").httpStatus == 401)
+
             var malformed = activation
             malformed.activationId = String(repeating: "x", count: 5000)
             await expectCode(.validation) { _ = try await f.registration.register(try f.request(malformed), peer: "10.0.0.5") }
+        }
+    }
+
+    @Test func deletedAndExpiredAreNamedOnlyAfterTheRightCode() async throws {
+        try await Fixture.with() { f in
+            let activation = try await f.activations.create(CreateActivationRequest(registrationLimit: 5))
             try await f.activations.delete(activation.activationId)
+            await expectCode(.invalidActivationCode) { _ = try await f.registration.register(try f.request(activation, code: "WRONG"), peer: "10.0.0.3") }
             await expectCode(.activationDeleted) { _ = try await f.registration.register(try f.request(activation), peer: "10.0.0.3") }
 
             // An expired activation, made by writing one whose expiry has passed.
@@ -108,6 +133,7 @@ struct RegistrationTests {
             try await f.store.insertActivation(ActivationRecord(id: expiredID, codeHash: SecretHash.hash(code), registrationLimit: 1, registrationsCount: 0, expiresAt: Date().addingTimeInterval(-1), defaultInstanceName: nil, description: nil, tags: [:], createdAt: Date().addingTimeInterval(-100), deletedAt: nil))
             var expired = activation
             expired.activationId = expiredID
+            await expectCode(.invalidActivationCode) { _ = try await f.registration.register(try f.request(expired, code: "WRONG"), peer: "10.0.0.4") }
             await expectCode(.activationExpired) { _ = try await f.registration.register(try f.request(expired, code: code), peer: "10.0.0.4") }
         }
     }
@@ -124,20 +150,107 @@ struct RegistrationTests {
         }
     }
 
+    /// The check and the count are one step: guesses racing through the database wait
+    /// cannot all pass the check before the first of them is counted.
+    @Test func concurrentWrongGuessesEvaluateAtMostTheFreeAttempts() async throws {
+        try await Fixture.with(throttle: RegistrationThrottle(freeAttempts: 5, baseDelay: 30, maxDelay: 60)) { f in
+            let activation = try await f.activations.create(CreateActivationRequest())
+            let csr = try CertificateTools.makeCSR(key: P256.Signing.PrivateKey(), commonName: "host")
+            let registration = f.registration
+            let codes = await withTaskGroup(of: TenderError.Code?.self) { group in
+                for i in 0..<100 {
+                    // From 100 addresses: the activation's own count must hold them.
+                    let request = RegistrationRequest(activationId: activation.activationId, activationCode: "guess-\(i)", csr: csr, name: nil, hostname: nil)
+                    group.addTask {
+                        do {
+                            _ = try await registration.register(request, peer: "10.1.0.\(i)")
+                            return nil
+                        } catch let error as TenderError {
+                            return error.code
+                        } catch {
+                            return nil
+                        }
+                    }
+                }
+                var codes: [TenderError.Code?] = []
+                for await code in group { codes.append(code) }
+                return codes
+            }
+            let evaluated = codes.filter { $0 == .invalidActivationCode }.count
+            let throttled = codes.filter { $0 == .tooManyAttempts }.count
+            #expect(evaluated == 5, "\(evaluated) of 100 concurrent wrong guesses were evaluated")
+            #expect(throttled == 95)
+        }
+    }
+
+    @Test func aRightCodeThatFailsForAnotherReasonIsNotCountedAsAGuess() async throws {
+        try await Fixture.with(throttle: RegistrationThrottle(freeAttempts: 2, baseDelay: 30, maxDelay: 60)) { f in
+            let activation = try await f.activations.create(CreateActivationRequest(registrationLimit: 1))
+            _ = try await f.registration.register(try f.request(activation), peer: "10.0.0.7")
+            for _ in 0..<5 {
+                await expectCode(.activationLimitReached) { _ = try await f.registration.register(try f.request(activation), peer: "10.0.0.7") }
+            }
+            var broken = try f.request(activation)
+            broken.csr = "not a CSR"
+            for _ in 0..<3 {
+                await expectCode(.invalidCSR) { _ = try await f.registration.register(broken, peer: "10.0.0.7") }
+            }
+        }
+    }
+
+    @Test func registrantTextIsCleaned() async throws {
+        try await Fixture.with() { f in
+            let activation = try await f.activations.create(CreateActivationRequest(registrationLimit: 5, defaultInstanceName: "web"))
+            let red = try await f.registration.register(try f.request(activation, name: "\u{1B}[31mred\u{202E}\u{7}"), peer: "127.0.0.1")
+            #expect(try await f.store.instance(id: red.instanceId)?.name == "[31mred")
+            // Nothing left after cleaning: today's default (the activation's name).
+            let empty = try await f.registration.register(try f.request(activation, name: "\u{1B}\u{9B} \u{0}"), peer: "127.0.0.1")
+            #expect(try await f.store.instance(id: empty.instanceId)?.name == "web")
+            let long = try await f.registration.register(try f.request(activation, name: String(repeating: "n", count: 500)), peer: "127.0.0.1")
+            #expect(try await f.store.instance(id: long.instanceId)?.name == String(repeating: "n", count: 128))
+
+            var request = try f.request(activation)
+            request.hostname = "host\u{1B}]0;pwned\u{7}" + String(repeating: "h", count: 1000)
+            let host = try await f.registration.register(request, peer: "127.0.0.1")
+            let stored = try #require(try await f.store.instance(id: host.instanceId))
+            #expect(stored.hostname?.hasPrefix("host]0;pwnedh") == true)
+            #expect(stored.hostname?.unicodeScalars.count == 255)
+            #expect(stored.hostname?.unicodeScalars.contains(where: DisplayText.isControl) == false)
+        }
+    }
+
     @Test func throttleBacksOffExponentiallyAndForgetsOnSuccess() {
         let throttle = RegistrationThrottle(freeAttempts: 2, baseDelay: 1, maxDelay: 8)
         let now = Date()
-        throttle.recordFailure(keys: ["a"], now: now)
-        #expect(throttle.retryAfter(keys: ["a"], now: now) == nil)
-        throttle.recordFailure(keys: ["a"], now: now)
-        #expect(throttle.retryAfter(keys: ["a"], now: now) == 1)
-        throttle.recordFailure(keys: ["a"], now: now)
-        #expect(throttle.retryAfter(keys: ["a"], now: now) == 2)
-        for _ in 0..<10 { throttle.recordFailure(keys: ["a"], now: now) }
-        #expect(throttle.retryAfter(keys: ["a"], now: now) == 8)
-        #expect(throttle.retryAfter(keys: ["b"], now: now) == nil)
+        #expect(throttle.reserve(keys: ["a"], now: now) == nil)
+        // The second attempt is let through and counted: the next one waits.
+        #expect(throttle.reserve(keys: ["a"], now: now) == nil)
+        #expect(throttle.reserve(keys: ["a"], now: now) == 1)
+        #expect(throttle.reserve(keys: ["a"], now: now.addingTimeInterval(1)) == nil)
+        #expect(throttle.reserve(keys: ["a"], now: now.addingTimeInterval(1)) == 2)
+        var t = now.addingTimeInterval(1)
+        for _ in 0..<10 {
+            t = t.addingTimeInterval(10)
+            #expect(throttle.reserve(keys: ["a"], now: t) == nil)
+        }
+        #expect(throttle.reserve(keys: ["a"], now: t) == 8)
+        #expect(throttle.reserve(keys: ["b"], now: t) == nil)
+        // Blocked on one key blocks the attempt, and it is not counted against the other.
+        #expect(throttle.reserve(keys: ["a", "c"], now: t) == 8)
+        #expect(throttle.reserve(keys: ["c"], now: t) == nil)
+        #expect(throttle.reserve(keys: ["c"], now: t) == nil)
         throttle.recordSuccess(keys: ["a"])
-        #expect(throttle.retryAfter(keys: ["a"], now: now) == nil)
+        #expect(throttle.reserve(keys: ["a"], now: t) == nil)
+    }
+
+    @Test func forgivenAttemptsDoNotCount() {
+        let throttle = RegistrationThrottle(freeAttempts: 2, baseDelay: 30, maxDelay: 60)
+        let now = Date()
+        #expect(throttle.reserve(keys: ["a"], now: now) == nil)
+        #expect(throttle.reserve(keys: ["a"], now: now) == nil)
+        throttle.forgive(keys: ["a"], now: now)
+        #expect(throttle.reserve(keys: ["a"], now: now) == nil, "a forgiven attempt must lift the block it caused")
+        #expect(throttle.reserve(keys: ["a"], now: now) == 30)
     }
 
     @Test func hostPortParsing() throws {
