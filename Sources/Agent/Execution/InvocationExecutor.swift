@@ -1,10 +1,6 @@
 import Foundation
 import Shared
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// Runs the resolved steps of one invocation in order, with SSM's step rules:
 /// a precondition that does not hold skips the step; a failed step lets the
 /// document continue unless its `onFailure` says `exit` (or `successAndExit`);
@@ -81,21 +77,23 @@ public struct InvocationExecutor: Sendable {
                 continue
             }
             let inputs = try step.shellScriptInputs()
-            var account: (uid: uid_t, gid: gid_t)?
+            var account: UserAccount?
             if let user = inputs.runAsUser {
-                guard let found = Self.lookUp(user: user) else {
-                    try append(Data("step '\(step.name)': user '\(user)' does not exist on this host\n".utf8), to: fullStderr)
+                do {
+                    account = try UserAccount.lookUp(user)
+                } catch {
+                    let reason = (error as? TenderError)?.message ?? "\(error)"
+                    try append(Data("step '\(step.name)': \(reason)\n".utf8), to: fullStderr)
                     results.append(StepResult(name: step.name, status: "Failed", responseCode: nil))
                     failed = true
                     responseCode = 1
                     if step.onFailure == .exit { stop = true }
                     continue
                 }
-                account = found
             }
             let stepDir = workDirectory.appendingPathComponent("step-\(index)")
             // Steps write straight into the invocation's output files, so progress can be read while they run.
-            let outcome = try await runner.run(inputs, workDirectory: stepDir, environment: environment, userID: account?.uid, groupID: account?.gid,
+            let outcome = try await runner.run(inputs, workDirectory: stepDir, environment: environment, account: account,
                                                handle: handle, appendingTo: (fullStdout, fullStderr))
             switch outcome.ending {
             case .exited(Self.rebootExitCode) where !stop:
@@ -161,15 +159,6 @@ public struct InvocationExecutor: Sendable {
         let (out, err) = outputFiles(in: workDirectory)
         return (OutputLimits.inline(readText(out, limit: OutputLimits.inlineStdout + 1), limit: OutputLimits.inlineStdout).text,
                 OutputLimits.inline(readText(err, limit: OutputLimits.inlineStderr + 1), limit: OutputLimits.inlineStderr).text)
-    }
-
-    /// The uid and primary gid of a local user, from the password database.
-    static func lookUp(user: String) -> (uid: uid_t, gid: gid_t)? {
-        var entry = passwd()
-        var result: UnsafeMutablePointer<passwd>?
-        var buffer = [CChar](repeating: 0, count: 16 * 1024)
-        guard getpwnam_r(user, &entry, &buffer, buffer.count, &result) == 0, result != nil else { return nil }
-        return (entry.pw_uid, entry.pw_gid)
     }
 
     /// At most `limit` characters from the start of the file (reading 4 bytes per

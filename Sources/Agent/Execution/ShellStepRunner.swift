@@ -61,13 +61,14 @@ public struct ShellStepRunner: Sendable {
 
     /// - Parameters:
     ///   - workDirectory: a private directory for this step's script and output files.
-    ///   - userID/groupID: run as this user (the agent runs as root).
+    ///   - environment: added to the agent's own environment; with `account`, added
+    ///     to that user's minimal one instead (`UserAccount.environment(adding:)`).
+    ///   - account: run as this user, with its groups (the agent runs as root).
     public func run(
         _ inputs: RunShellScriptInputs,
         workDirectory: URL,
         environment: [String: String] = [:],
-        userID: uid_t? = nil,
-        groupID: gid_t? = nil,
+        account: UserAccount? = nil,
         handle: Handle = Handle(),
         appendingTo output: (stdout: URL, stderr: URL)? = nil
     ) async throws -> Outcome {
@@ -75,11 +76,11 @@ public struct ShellStepRunner: Sendable {
         // Run as another user, the script lives in a private temp dir that user owns:
         // the agent's state dir is closed to other users. Output goes to descriptors
         // the agent opened, so it needs no path the user can reach.
-        let scriptDirectory = userID == nil
+        let scriptDirectory = account == nil
             ? workDirectory
             : FileManager.default.temporaryDirectory.appendingPathComponent("tender-script-\(Identifiers.randomHex(12))")
         try SecureFile.makeDirectory(scriptDirectory, mode: 0o700)
-        defer { if userID != nil { try? FileManager.default.removeItem(at: scriptDirectory) } }
+        defer { if account != nil { try? FileManager.default.removeItem(at: scriptDirectory) } }
         let script = scriptDirectory.appendingPathComponent("script.sh")
         try SecureFile.write(inputs.runCommand.joined(separator: "\n") + "\n", to: script, mode: 0o700)
         // Given files are appended to (an invocation's output across its steps, readable
@@ -89,12 +90,12 @@ public struct ShellStepRunner: Sendable {
         let mode: FileDescriptor.OpenOptions = output == nil ? [.create, .truncate] : [.create, .append]
         let out = try FileDescriptor.open(FilePath(stdoutFile.path), .writeOnly, options: mode, permissions: [.ownerReadWrite])
         let err = try FileDescriptor.open(FilePath(stderrFile.path), .writeOnly, options: mode, permissions: [.ownerReadWrite])
-        if let userID {
+        if let account {
             for path in [scriptDirectory.path, script.path] {
-                guard chown(path, userID, groupID ?? gid_t(bitPattern: -1)) == 0 else {
+                guard chown(path, account.uid, account.gid) == 0 else {
                     try? out.close()
                     try? err.close()
-                    throw TenderError(.internalError, "cannot hand the script to user \(userID): \(String(cString: strerror(errno)))")
+                    throw TenderError(.internalError, "cannot hand the script to user \(account.name): \(String(cString: strerror(errno)))")
                 }
             }
         }
@@ -113,19 +114,31 @@ public struct ShellStepRunner: Sendable {
         let pidBox = NIOLockedValueBox<pid_t?>(nil)
         let result = try await withThrowingTaskGroup(of: TerminationStatus?.self) { group in
             let shell = self.shell
-            let workingDirectoryPath = inputs.workingDirectory
+            // As another user, the step starts in that user's home unless told otherwise.
+            let workingDirectoryPath = inputs.workingDirectory ?? account?.defaultWorkingDirectory
             group.addTask {
                 var options = PlatformOptions()
                 options.createSession = true
-                options.userID = userID
-                options.groupID = groupID
-                var env: [Environment.Key: String?] = [:]
-                for (key, value) in environment { env[Environment.Key(stringLiteral: key)] = value }
+                let processEnvironment: Subprocess.Environment
+                if let account {
+                    // Exactly the user's groups (nil would keep the agent's) and none of
+                    // the agent's environment.
+                    options.userID = account.uid
+                    options.groupID = account.gid
+                    options.supplementaryGroups = account.groups
+                    var env: [Environment.Key: String] = [:]
+                    for (key, value) in account.environment(adding: environment) { env[Environment.Key(stringLiteral: key)] = value }
+                    processEnvironment = .custom(env)
+                } else {
+                    var env: [Environment.Key: String?] = [:]
+                    for (key, value) in environment { env[Environment.Key(stringLiteral: key)] = value }
+                    processEnvironment = .inherit.updating(env)
+                }
                 let workingDirectory = workingDirectoryPath.map { FilePath($0) }
                 let execution = try await Subprocess.run(
                     .path(FilePath(shell)),
                     arguments: [script.path],
-                    environment: .inherit.updating(env),
+                    environment: processEnvironment,
                     workingDirectory: workingDirectory,
                     platformOptions: options,
                     input: .none,
