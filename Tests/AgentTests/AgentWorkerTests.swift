@@ -11,12 +11,17 @@ struct AgentWorkerTests {
     /// Stands in for the channel: keeps every message the worker sends.
     actor Recorder {
         private(set) var messages: [ChannelMessage] = []
+        /// When each of `messages` was sent.
+        private(set) var times: [ContinuousClock.Instant] = []
 
         nonisolated var sender: AgentWorker.Sender {
             { message in await self.record(message) }
         }
 
-        private func record(_ message: ChannelMessage) { messages.append(message) }
+        private func record(_ message: ChannelMessage) {
+            messages.append(message)
+            times.append(.now)
+        }
 
         /// Waits up to `timeout` for `condition` to hold over what was sent.
         func wait(for timeout: Duration = .seconds(20), until condition: ([ChannelMessage]) -> Bool) async -> Bool {
@@ -29,6 +34,10 @@ struct AgentWorkerTests {
         }
 
         func results(_ id: String) -> [InvocationResult] { messages.compactMap { $0.result(for: id) } }
+        /// When each result for `id` was sent.
+        func resultTimes(_ id: String) -> [ContinuousClock.Instant] {
+            zip(messages, times).compactMap { $0.0.result(for: id) == nil ? nil : $0.1 }
+        }
         /// The full output of one stream as the controller would assemble it from the pieces.
         func output(_ id: String, _ stream: String) -> Data {
             var assembled = Data()
@@ -55,12 +64,15 @@ struct AgentWorkerTests {
 
     /// A worker on a fresh state dir, connected to a recorder; waits for its work and
     /// removes the dir afterwards.
-    func withWorker(maxConcurrent: Int = 5, connect: Bool = true, prepare: (URL) throws -> Void = { _ in }, _ body: (Setup) async throws -> Void) async throws {
+    func withWorker(maxConcurrent: Int = 5, connect: Bool = true, resendInterval: Duration = AgentWorker.defaultResendInterval,
+                    resendCap: Duration = AgentWorker.defaultResendCap,
+                    prepare: (URL) throws -> Void = { _ in }, _ body: (Setup) async throws -> Void) async throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tender-worker-\(Identifiers.randomHex(8))")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
         try prepare(dir)
-        let setup = Setup(dir: dir, worker: try AgentWorker(state: AgentStateDirectory(dir.path), maxConcurrent: maxConcurrent, logger: Self.quiet))
+        let setup = Setup(dir: dir, worker: try AgentWorker(state: AgentStateDirectory(dir.path), maxConcurrent: maxConcurrent,
+                                                            resendInterval: resendInterval, resendCap: resendCap, logger: Self.quiet))
         try await setup.worker.start()
         if connect { await setup.worker.connected(sender: setup.recorder.sender) }
         do {
@@ -125,6 +137,46 @@ struct AgentWorkerTests {
             let third = Recorder()
             await s.worker.connected(sender: third.sender)
             #expect(!(await third.wait(for: .milliseconds(500)) { $0.contains { $0.result(for: id) != nil } }), "a confirmed result is not sent again")
+        }
+    }
+
+    @Test func anUnconfirmedResultIsSentAgainWhileConnectedWithBackoffUntilConfirmed() async throws {
+        let base: Duration = .milliseconds(200)
+        let cap: Duration = .milliseconds(800)
+        try await withWorker(resendInterval: base, resendCap: cap) { s in
+            let run = Self.invocation(1, ["echo once"])
+            let id = run.invocationId
+            await s.worker.receive(run)
+            // The first send and four resends, without a reconnect: the controller did not confirm.
+            #expect(await s.recorder.wait(for: .seconds(30)) { $0.compactMap { $0.result(for: id) }.count >= 5 })
+            let times = await s.recorder.resultTimes(id)
+            try #require(times.count >= 5)
+            let gaps = zip(times.dropFirst(), times).map { $0 - $1 }
+            // Never before due: base, then doubling, then held at the cap.
+            #expect(gaps[0] >= base, "\(gaps)")
+            #expect(gaps[1] >= base * 2, "\(gaps)")
+            #expect(gaps[2] >= cap && gaps[3] >= cap, "\(gaps)")
+            #expect(gaps[0] < base + .seconds(5), "resent soon, while connected: \(gaps)")
+            #expect(await s.worker.resendBackoff(of: id) == cap, "the backoff stops doubling at the cap")
+            let results = await s.recorder.results(id)
+            #expect(Set(try results.map { try JSON.encoder().encode($0) }).count == 1, "the same result each time")
+
+            // A reconnect sends it at once and starts the backoff over; the old channel gets nothing more.
+            await s.worker.disconnected()
+            let before = await s.recorder.results(id).count
+            let second = Recorder()
+            await s.worker.connected(sender: second.sender)
+            #expect(await second.wait { $0.compactMap { $0.result(for: id) }.count >= 2 })
+            let again = await second.resultTimes(id)
+            #expect(again.count >= 2 && again[1] - again[0] >= base)
+            #expect(await s.recorder.results(id).count == before)
+
+            // Confirmed: never again.
+            await s.worker.confirmed(id)
+            #expect(await s.worker.resendBackoff(of: id) == nil)
+            let confirmedAt = await second.results(id).count
+            try await Task.sleep(for: cap * 2 + .milliseconds(400))
+            #expect(await second.results(id).count == confirmedAt, "a confirmed result is not sent again")
         }
     }
 

@@ -11,12 +11,18 @@ import SystemPackage
 /// The spool is the source of truth; memory only holds what is queued and running.
 /// So the channel can come and go freely: a message that cannot be sent is simply
 /// dropped, and whatever matters (results) is read from the spool and sent again on
-/// the next connect. The controller stores a result once and ignores repeats.
+/// the next connect, and while connected again and again with backoff until the
+/// controller confirms it (it may have failed to store it: a database error, a full
+/// disk). The controller stores a result once and ignores repeats.
 public actor AgentWorker {
     /// Writes one message to the controller; throws when the channel is gone.
     public typealias Sender = @Sendable (ChannelMessage) async throws -> Void
 
     public static let defaultMaxConcurrent = 5
+    /// An unconfirmed result goes out again this long after it was last sent...
+    public static let defaultResendInterval: Duration = .seconds(10)
+    /// ...then twice as long after each resend, up to this.
+    public static let defaultResendCap: Duration = .seconds(300)
 
     /// What an invocation that a crash, kill or reboot cut short reports. It is never
     /// run again: a script half done may not be safe to start over (DESIGN.md).
@@ -34,11 +40,19 @@ public actor AgentWorker {
     /// at its next step when the agent starts again.
     private let rebootCommand: [String]
     private let logger: Logger
+    private let resendInterval: Duration
+    private let resendCap: Duration
 
     private var sender: Sender?
     /// Bumped on every connect and disconnect, so a resend outliving its connection stops.
     private var connection = 0
     private var resending: Task<Void, Never>?
+    /// Per unconfirmed result sent on this connection: when it goes out again and the
+    /// wait before that. Ids only (one per result in the spool), never the results.
+    private var resendSchedule: [String: (due: ContinuousClock.Instant, interval: Duration)] = [:]
+    /// Results whose output and result are being sent now (first send or an
+    /// `outputWanted`): not resent meanwhile, or large output would go twice.
+    private var delivering: Set<String> = []
     /// Spooled, not yet started, in arrival order.
     private var queue: [RunInvocation] = []
     /// Executing now; one slot each. Cancel goes through the handle.
@@ -51,17 +65,25 @@ public actor AgentWorker {
     ///   - state: the spool lives in `<state>/spool`, work directories in `<state>/work`.
     ///   - maxConcurrent: invocations running at once (at least 1).
     ///   - environment: variables every invocation gets, besides its own ids.
+    ///   - resendInterval/resendCap: the backoff of resends while connected (tests shorten them).
     public init(
         state: AgentStateDirectory,
         maxConcurrent: Int = AgentWorker.defaultMaxConcurrent,
         environment: [String: String] = [:],
         executor: InvocationExecutor = InvocationExecutor(),
         rebootCommand: [String] = AgentWorker.defaultRebootCommand,
+        resendInterval: Duration = AgentWorker.defaultResendInterval,
+        resendCap: Duration = AgentWorker.defaultResendCap,
         logger: Logger
     ) throws {
         guard rebootCommand.first?.hasPrefix("/") == true else {
             throw TenderError.validation("the reboot command must start with an absolute path, got \(rebootCommand)")
         }
+        guard resendInterval > .zero, resendCap >= resendInterval else {
+            throw TenderError.validation("the resend interval must be positive and at most its cap, got \(resendInterval) and \(resendCap)")
+        }
+        self.resendInterval = resendInterval
+        self.resendCap = resendCap
         self.rebootCommand = rebootCommand
         try state.prepare()
         self.spool = try Spool(directory: state.spoolDirectory)
@@ -94,7 +116,7 @@ public actor AgentWorker {
                 invocationId: id, status: .failed, statusDetails: StatusDetails.failed, responseCode: -1,
                 stdout: "", stderr: Self.interruptedMessage + "\n", startedAt: spool.startedAt(of: id), endedAt: Date())
             record(result)
-            await send(.invocationResult(result))
+            await deliver(result)
         }
         for (id, item) in recovery.toRun where tasks[id] == nil && !queue.contains(where: { $0.invocationId == id }) {
             // The spool file is named by the id it was accepted under; that name rules.
@@ -109,14 +131,19 @@ public actor AgentWorker {
     }
 
     /// The channel is up: messages go to `sender` from now on, and every result the
-    /// controller has not confirmed is sent again. Returns at once (the resend runs on
-    /// its own), so the caller can go on reading while large results go out.
+    /// controller has not confirmed is sent again, then again while the channel stays
+    /// up until confirmed, the backoff starting over. Returns at once (the resend
+    /// runs on its own), so the caller can go on reading while large results go out.
     public func connected(sender: @escaping Sender) {
         self.sender = sender
         connection &+= 1
         resending?.cancel()
+        resendSchedule.removeAll()
         let generation = connection
-        resending = Task { await self.resend(generation: generation) }
+        resending = Task {
+            await self.resend(generation: generation)
+            await self.resendPeriodically(generation: generation)
+        }
     }
 
     /// The channel is down. Running work goes on; its results wait in the spool.
@@ -125,6 +152,7 @@ public actor AgentWorker {
         connection &+= 1
         resending?.cancel()
         resending = nil
+        resendSchedule.removeAll()
     }
 
     /// Returns once nothing is queued or running and every result produced so far was
@@ -196,7 +224,7 @@ public actor AgentWorker {
             invocationId: id, status: .cancelled, statusDetails: StatusDetails.cancelled, responseCode: -1,
             stdout: "", stderr: "", startedAt: nil, endedAt: Date())
         record(result)
-        await send(.invocationResult(result))
+        await deliver(result)
     }
 
     /// `resultStored`: the controller has the result; forget it (a tombstone stays
@@ -215,8 +243,13 @@ public actor AgentWorker {
             result.stderrSize = min(declaredErr, errSize)
             try? spool.recordOutcome(id: wanted.invocationId, result)
         }
+        let id = wanted.invocationId
+        delivering.insert(id)
         await sendOutput(wanted)
         await send(.invocationResult(result))
+        delivering.remove(id)
+        // Just sent: the next resend waits a whole interval again (the backoff goes on).
+        rescheduleAfterSend(id)
     }
 
     /// Sends the spooled output of one invocation from the given offsets, 256 KiB at a
@@ -240,6 +273,7 @@ public actor AgentWorker {
     }
 
     public func confirmed(_ id: String) {
+        resendSchedule[id] = nil
         do {
             try spool.confirm(id: id)
         } catch {
@@ -304,11 +338,21 @@ public actor AgentWorker {
         record(result)
         handles[id] = nil
         pump()
+        await deliver(result)
+        tasks[id] = nil
+    }
+
+    /// The first send of a new result: its full output, if it has any, then the
+    /// result; it goes out again after `resendInterval` unless confirmed.
+    private func deliver(_ result: InvocationResult) async {
+        let id = result.invocationId
+        delivering.insert(id)
         if result.stdoutSize != nil {
             await sendOutput(OutputWanted(invocationId: id, stdoutOffset: 0, stderrOffset: 0))
         }
         await send(.invocationResult(result))
-        tasks[id] = nil
+        delivering.remove(id)
+        if sender != nil, spool.state(of: id) == .finished { resendSchedule[id] = (.now + resendInterval, resendInterval) }
     }
 
     /// While an invocation runs, sends its output so far every `progressInterval`
@@ -418,7 +462,7 @@ public actor AgentWorker {
     // MARK: - Sending
 
     /// Best effort: without a channel, or when the write fails, the message is dropped;
-    /// results are in the spool and go out again on the next connect.
+    /// results are in the spool and go out again (periodically, and on the next connect).
     private func send(_ message: ChannelMessage) async {
         guard let sender else { return }
         do {
@@ -447,12 +491,64 @@ public actor AgentWorker {
             do {
                 // Nil when confirmed since the listing.
                 guard let result = try spool.outcome(of: id) else { continue }
+                resendSchedule[id] = (.now + resendInterval, resendInterval)
                 await send(.invocationResult(result))
+                rescheduleAfterSend(id)
             } catch {
                 logger.error("could not read a spooled result", metadata: ["invocation": "\(id)", "error": "\(error)"])
             }
         }
     }
+
+    /// While connection `generation` lasts: every result sent on it and not yet
+    /// confirmed goes out again when due, `resendInterval` after it was sent, then
+    /// twice as long each time up to `resendCap`. A result the controller could not
+    /// store (it does not confirm it) so reaches it again without a reconnect.
+    private func resendPeriodically(generation: Int) async {
+        while connection == generation, !Task.isCancelled {
+            // Until the next one is due, but at least a tenth of the interval (due ones
+            // go together) and at most a whole one (a result sent meanwhile is due later).
+            let next = resendSchedule.values.lazy.map(\.due).min().map { $0 - .now } ?? resendInterval
+            try? await Task.sleep(for: min(max(next, resendInterval / 10), resendInterval))
+            guard connection == generation, !Task.isCancelled else { return }
+            await resendDue(generation: generation)
+        }
+    }
+
+    /// One pass: reads and sends each due result in turn, oldest due first, one in memory at a time.
+    private func resendDue(generation: Int) async {
+        let now = ContinuousClock.now
+        let due = resendSchedule.filter { $0.value.due <= now && !delivering.contains($0.key) }
+            .sorted { $0.value.due < $1.value.due }.map(\.key)
+        for id in due {
+            guard connection == generation, !Task.isCancelled else { return }
+            // Confirmed, or being sent, since the listing.
+            guard let entry = resendSchedule[id], !delivering.contains(id) else { continue }
+            let interval = min(entry.interval * 2, resendCap)
+            // Set before the send too: a confirmation arriving meanwhile removes it.
+            resendSchedule[id] = (.now + interval, interval)
+            do {
+                guard let result = try spool.outcome(of: id) else {
+                    resendSchedule[id] = nil
+                    continue
+                }
+                logger.debug("result not confirmed yet; sending it again", metadata: ["invocation": "\(id)", "next": "\(interval)"])
+                await send(.invocationResult(result))
+                rescheduleAfterSend(id)
+            } catch {
+                logger.error("could not read a spooled result", metadata: ["invocation": "\(id)", "error": "\(error)"])
+            }
+        }
+    }
+
+    /// The next resend of `id` counts from the end of the send just made (a slow
+    /// channel does not shorten the wait), unless it was confirmed meanwhile.
+    private func rescheduleAfterSend(_ id: String) {
+        if let entry = resendSchedule[id] { resendSchedule[id] = (.now + entry.interval, entry.interval) }
+    }
+
+    /// The wait before `id` is sent again, while one is scheduled (for tests).
+    func resendBackoff(of id: String) -> Duration? { resendSchedule[id]?.interval }
 
     private static func describe(_ error: any Error) -> String {
         (error as? TenderError)?.message ?? "\(error)"
