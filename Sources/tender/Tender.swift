@@ -42,18 +42,19 @@ struct Tender: AsyncParsableCommand {
                 try command.run()
             }
         } catch let error as CLIError {
-            FileHandle.standardError.write(Data("tender: \(error.message)\n".utf8))
+            // Messages may quote what the controller was sent or said: shown escaped.
+            Output.error("tender: \(error.message)")
             Foundation.exit(error.exitCode)
         } catch let error as TenderError {
-            FileHandle.standardError.write(Data("tender: \(error.message)\n".utf8))
+            Output.error("tender: \(error.message)")
             Foundation.exit(2)
         } catch {
             let code = exitCode(for: error)
             if code == .success {
-                print(fullMessage(for: error))
+                Output.text(fullMessage(for: error))
                 Foundation.exit(0)
             }
-            FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+            Output.error(fullMessage(for: error))
             Foundation.exit(code == .validationFailure ? 2 : code.rawValue)
         }
     }

@@ -59,6 +59,16 @@ struct DisplayTextTests {
         #expect(DisplayText.escaped("\u{1B}]0;title\u{7}", multiLine: true) == "\\e]0;title\\u{7}")
     }
 
+    @Test func escapedJSONMeansTheSameAndCarriesNoControls() throws {
+        let value = ["name": "\u{1B}[31m\u{7F}\u{9B}\u{202E}\u{E0001}x\n", "plain": "é 日本 👩‍💻"]
+        let json = String(decoding: try JSON.encoder(pretty: true).encode(value), as: UTF8.self)
+        let safe = DisplayText.escapedJSON(json)
+        #expect(!safe.unicodeScalars.contains { DisplayText.isControl($0) && $0 != "\n" })
+        #expect(safe.contains("\\u007f\\u009b\\u202e\\udb40\\udc01"))
+        #expect(try JSONDecoder().decode([String: String].self, from: Data(safe.utf8)) == value)
+        #expect(DisplayText.escapedJSON(#"{"a": "b"}"#) == #"{"a": "b"}"#)
+    }
+
     /// The CLI's JSON output is left as JSON: the encoder already writes C0 controls as \u00XX.
     @Test func jsonEscapesC0Controls() throws {
         let data = try JSON.encoder(pretty: true).encode(["name": "\u{1B}[31mred\u{7}\u{0}"])

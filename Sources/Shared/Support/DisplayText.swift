@@ -68,4 +68,30 @@ public enum DisplayText {
         }
         return result
     }
+
+    /// For JSON text the CLI prints: the encoder already writes C0 controls as
+    /// `\u00XX`, but leaves DEL, C1 and format controls as they are (valid JSON);
+    /// those are written as `\uXXXX` too. The JSON means exactly the same; only its
+    /// bytes can no longer drive a terminal. Line feeds, tabs and carriage returns
+    /// are left alone: outside strings they are the layout, inside they never occur.
+    public static func escapedJSON(_ json: String) -> String {
+        guard json.unicodeScalars.contains(where: { isControl($0) && !isJSONWhitespace($0) }) else { return json }
+        var result = ""
+        result.reserveCapacity(json.utf8.count + 16)
+        for scalar in json.unicodeScalars {
+            guard isControl(scalar), !isJSONWhitespace(scalar) else {
+                result.unicodeScalars.append(scalar)
+                continue
+            }
+            for unit in String(scalar).utf16 {
+                let hex = String(unit, radix: 16, uppercase: false)
+                result += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            }
+        }
+        return result
+    }
+
+    private static func isJSONWhitespace(_ scalar: Unicode.Scalar) -> Bool {
+        scalar == "\n" || scalar == "\t" || scalar == "\r"
+    }
 }

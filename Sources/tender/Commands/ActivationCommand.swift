@@ -32,13 +32,13 @@ struct ActivationCommand: AsyncParsableCommand {
             if globals.output == .json {
                 try Output.json(created)
             } else {
-                print("Activation id:    \(created.activationId)")
-                print("Activation code:  \(created.activationCode ?? "-")   (shown only once)")
-                print("CA fingerprint:   \(created.caFingerprint)")
-                print("Expires:          \(Output.time(created.expiresAt))")
-                print("Limit:            \(created.registrationLimit)")
-                print("")
-                print("On each server:  tender-agent register --controller https://CONTROLLER:8443 --activation-id \(created.activationId) --activation-code \(created.activationCode ?? "CODE") --ca-fingerprint \(created.caFingerprint)")
+                Output.line("Activation id:    \(created.activationId)")
+                Output.line("Activation code:  \(created.activationCode ?? "-")   (shown only once)")
+                Output.line("CA fingerprint:   \(created.caFingerprint)")
+                Output.line("Expires:          \(Output.time(created.expiresAt))")
+                Output.line("Limit:            \(created.registrationLimit)")
+                Output.line("")
+                Output.line("On each server:  tender-agent register --controller https://CONTROLLER:8443 --activation-id \(created.activationId) --activation-code \(created.activationCode ?? "CODE") --ca-fingerprint \(created.caFingerprint)")
             }
         }
     }
@@ -81,7 +81,7 @@ struct ActivationCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await globals.client().delete("/v1/activations/\(PathComponent.escape(id))")
-            if globals.output == .json { try Output.json(["activationId": id, "status": "deleted"]) } else { print("Deleted activation \(id)") }
+            if globals.output == .json { try Output.json(["activationId": id, "status": "deleted"]) } else { Output.line("Deleted activation \(id)") }
         }
     }
 }

@@ -35,7 +35,7 @@ struct CommandCommand: AsyncParsableCommand {
             let sent = try await client.post("/v1/commands", body: request, as: CommandInfo.self)
             guard wait else {
                 if globals.output == .json { return try Output.json(sent) }
-                print("Command \(sent.commandId): \(sent.status.rawValue), \(sent.targetCount) targets")
+                Output.line("Command \(sent.commandId): \(sent.status.rawValue), \(sent.targetCount) targets")
                 return
             }
             let final = try await Self.waitForEnd(sent.commandId, client: client)
@@ -52,7 +52,7 @@ struct CommandCommand: AsyncParsableCommand {
                 if line != last {
                     // Padded so a shorter line fully covers the one before it.
                     let padding = String(repeating: " ", count: max(0, last.count - line.count))
-                    FileHandle.standardError.write(Data(("\r" + line + padding).utf8))
+                    FileHandle.standardError.write(Data(("\r" + DisplayText.escaped(line) + padding).utf8))
                     last = line
                 }
                 if info.status.isTerminal {
@@ -97,8 +97,16 @@ struct CommandCommand: AsyncParsableCommand {
             ])
             Output.table(["INSTANCE", "STATUS", "DETAILS", "CODE", "OUTPUT"], (c.invocations ?? []).map {
                 [$0.instanceId, $0.status.rawValue, $0.statusDetails, $0.responseCode.map(String.init) ?? "-",
-                 String($0.stdout.split(separator: "\n").first ?? "").prefix(60).description]
+                 Self.firstLine($0.stdout)]
             })
+        }
+
+        /// The start of a script's output for the table: its first line, at most 60
+        /// characters (escaped by the table, so `\e[31m` reads as text).
+        static func firstLine(_ stdout: String) -> String {
+            let scalars = stdout.unicodeScalars
+            let end = scalars.firstIndex(of: "\n") ?? scalars.endIndex
+            return String(String(scalars[scalars.startIndex..<end]).prefix(60))
         }
     }
 
@@ -109,21 +117,35 @@ struct CommandCommand: AsyncParsableCommand {
 
         func run() async throws {
             let info = try await globals.client().post("/v1/commands/\(PathComponent.escape(id))/cancel", body: [String: String](), as: CommandInfo.self)
-            if globals.output == .json { try Output.json(info) } else { print("Command \(info.commandId): \(info.status.rawValue)") }
+            if globals.output == .json { try Output.json(info) } else { Output.line("Command \(info.commandId): \(info.status.rawValue)") }
         }
     }
 
     struct FullOutput: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "output", abstract: "Print the full output of one invocation, byte for byte.")
+        static let configuration = CommandConfiguration(
+            commandName: "output",
+            abstract: "Print the full output of one invocation, byte for byte (escaped on a terminal, see --raw).",
+            discussion: """
+                Byte for byte when standard output is a file or a pipe. On a terminal, control \
+                characters (escape sequences) are shown as text instead (ESC as \\e, others as \
+                \\u{HEX}; line feeds and tabs kept), so a script's output cannot drive the \
+                terminal; pass --raw to send them to the terminal anyway.
+                """
+        )
         @OptionGroup var globals: GlobalOptions
         @Argument(help: "Command id.") var id: String
         @Option(help: "The instance (mi-...).") var instance: String
         @Flag(help: "Standard error instead of standard output.") var stderr = false
+        @Flag(help: "Byte for byte even when standard output is a terminal.") var raw = false
 
         func run() async throws {
             let data = try await globals.client().send(.GET, "/v1/commands/\(PathComponent.escape(id))/output",
                                                        query: [("instance", instance), ("stream", stderr ? "stderr" : "stdout")], body: nil)
-            FileHandle.standardOutput.write(data)
+            if raw || isatty(STDOUT_FILENO) == 0 {
+                FileHandle.standardOutput.write(data)
+            } else {
+                FileHandle.standardOutput.write(Data(DisplayText.escaped(String(decoding: data, as: UTF8.self), multiLine: true).utf8))
+            }
         }
     }
 }

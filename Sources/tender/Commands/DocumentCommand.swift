@@ -28,7 +28,7 @@ struct DocumentCommand: AsyncParsableCommand {
     }
 
     static func printSummary(_ d: DocumentInfo, verb: String) {
-        print("\(verb) \(d.name) version \(d.version) (\(d.parameters.count) parameters, \(d.stepCount) steps)")
+        Output.line("\(verb) \(d.name) version \(d.version) (\(d.parameters.count) parameters, \(d.stepCount) steps)")
     }
 
     struct Create: AsyncParsableCommand {
@@ -85,13 +85,13 @@ struct DocumentCommand: AsyncParsableCommand {
                 ("Name", d.name), ("Version", d.builtin ? "built-in" : String(d.version)), ("Description", d.description ?? "-"),
                 ("Created", Output.time(d.createdAt)), ("Steps", String(d.stepCount)),
             ])
-            print("Parameters:")
+            Output.line("Parameters:")
             Output.table(["  NAME", "TYPE", "REQUIRED", "DEFAULT", "DESCRIPTION"], d.parameters.map { p in
                 ["  " + p.name, p.type, p.required ? "yes" : "no", p.defaultValue.map(Self.text) ?? "-", p.description ?? ""]
             })
             if let content = d.content {
-                print("")
-                print(content)
+                Output.line("")
+                Output.text(content)
             }
         }
 
@@ -110,7 +110,7 @@ struct DocumentCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await globals.client().delete("/v1/documents/\(PathComponent.escape(name))")
-            if globals.output == .json { try Output.json(["name": name, "status": "deleted"]) } else { print("Deleted document \(name)") }
+            if globals.output == .json { try Output.json(["name": name, "status": "deleted"]) } else { Output.line("Deleted document \(name)") }
         }
     }
 }

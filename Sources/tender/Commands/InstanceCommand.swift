@@ -52,7 +52,7 @@ struct InstanceCommand: AsyncParsableCommand {
 
         func run() async throws {
             let instance = try await globals.client().post("/v1/instances/\(PathComponent.escape(id))/tags", body: TagInstanceRequest(tags: try Tags.parsePairs(tags)), as: InstanceInfo.self)
-            if globals.output == .json { try Output.json(instance) } else { print("\(instance.instanceId): \(Output.tags(instance.tags))") }
+            if globals.output == .json { try Output.json(instance) } else { Output.line("\(instance.instanceId): \(Output.tags(instance.tags))") }
         }
     }
 
@@ -64,7 +64,7 @@ struct InstanceCommand: AsyncParsableCommand {
 
         func run() async throws {
             let instance = try await globals.client().post("/v1/instances/\(PathComponent.escape(id))/untag", body: UntagInstanceRequest(keys: keys), as: InstanceInfo.self)
-            if globals.output == .json { try Output.json(instance) } else { print("\(instance.instanceId): \(Output.tags(instance.tags))") }
+            if globals.output == .json { try Output.json(instance) } else { Output.line("\(instance.instanceId): \(Output.tags(instance.tags))") }
         }
     }
 
@@ -75,7 +75,7 @@ struct InstanceCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await globals.client().post("/v1/instances/\(PathComponent.escape(id))/deregister")
-            if globals.output == .json { try Output.json(["instanceId": id, "status": "deregistered"]) } else { print("Deregistered \(id)") }
+            if globals.output == .json { try Output.json(["instanceId": id, "status": "deregistered"]) } else { Output.line("Deregistered \(id)") }
         }
     }
 }

@@ -22,9 +22,9 @@ struct TokenCommand: AsyncParsableCommand {
             if globals.output == .json {
                 try Output.json(token)
             } else {
-                print("Token id:  \(token.tokenId)")
-                print("Role:      \(token.role.rawValue)")
-                print("Token:     \(token.token ?? "-")   (shown only once)")
+                Output.line("Token id:  \(token.tokenId)")
+                Output.line("Role:      \(token.role.rawValue)")
+                Output.line("Token:     \(token.token ?? "-")   (shown only once)")
             }
         }
     }
@@ -49,7 +49,7 @@ struct TokenCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await globals.client().delete("/v1/tokens/\(PathComponent.escape(id))")
-            if globals.output == .json { try Output.json(["tokenId": id, "status": "revoked"]) } else { print("Revoked \(id)") }
+            if globals.output == .json { try Output.json(["tokenId": id, "status": "revoked"]) } else { Output.line("Revoked \(id)") }
         }
     }
 }
