@@ -32,6 +32,7 @@ public struct CommandDocument: Sendable, Equatable {
             problems.append("parameter '\(name)': not declared by this document (\(takes))")
         }
         var resolved: ParameterValues = [:]
+        var patternSteps = LinearPattern.maxStepsPerRequest  // shared by all parameters
         for parameter in parameters {
             guard let value = given[parameter.name] else {
                 if let defaultValue = parameter.defaultValue {
@@ -41,7 +42,7 @@ public struct CommandDocument: Sendable, Equatable {
                 }
                 continue
             }
-            let (shaped, violations) = parameter.check(value)
+            let (shaped, violations) = parameter.check(value, patternSteps: &patternSteps)
             problems += violations.map { "parameter '\(parameter.name)': \($0)" }
             resolved[parameter.name] = shaped
         }

@@ -6,6 +6,9 @@
 /// does not compile), so one mistake is reported once.
 struct DocumentChecker {
     private(set) var problems = ProblemList()
+    /// Defaults are checked against their patterns like a request's values, with one
+    /// budget for the whole document (see `DocumentParameter.check`).
+    private var patternSteps = LinearPattern.maxStepsPerRequest
 
     static let documentFields = ["schemaVersion", "description", "parameters", "mainSteps"]
     /// `displayType` is SSM console metadata; it is accepted so SSM documents load, and ignored.
@@ -132,12 +135,13 @@ struct DocumentChecker {
 
         let patternPath = FieldPath.key(path, "allowedPattern")
         let allowedPattern = optionalString(field["allowedPattern"], at: patternPath)
+        var pattern: LinearPattern?
         var patternCompiles = true
         if let allowedPattern {
             do {
-                _ = try Regex(allowedPattern)
+                pattern = try LinearPattern(allowedPattern)
             } catch {
-                problems.add(patternPath, "\(quoted(allowedPattern)) is not a valid regular expression")
+                problems.add(patternPath, "\(quoted(allowedPattern)) is not a valid regular expression: \(error.message)")
                 patternCompiles = false
             }
         }
@@ -195,10 +199,10 @@ struct DocumentChecker {
         guard let kind, patternCompiles else { return nil }
         var parameter = DocumentParameter(
             name: name, type: kind, description: description, defaultValue: nil, allowedValues: allowedValues,
-            allowedPattern: allowedPattern, minItems: limits["minItems"], maxItems: limits["maxItems"],
+            pattern: pattern, minItems: limits["minItems"], maxItems: limits["maxItems"],
             minChars: limits["minChars"], maxChars: limits["maxChars"])
         if let defaultValue {
-            let (shaped, violations) = parameter.check(defaultValue)
+            let (shaped, violations) = parameter.check(defaultValue, patternSteps: &patternSteps)
             for violation in violations { problems.add(defaultPath, violation) }
             parameter.defaultValue = shaped
         }
