@@ -41,6 +41,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Lifetime of agents' client certificates (e.g. 365d, 90d); agents renew when a third is left.")
     var clientCertificateValidity = "365d"
 
+    @OptionGroup(title: "Listeners")
+    var listeners: ListenerOptions
+
     @Option(help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: String?
 
@@ -77,6 +80,8 @@ struct Serve: AsyncParsableCommand {
         configuration.heartbeatInterval = heartbeatInterval
         configuration.heartbeatTimeout = heartbeatTimeout
         configuration.clientCertificateValidity = TimeInterval(try DurationText.seconds(clientCertificateValidity))
+        listeners.apply(to: &configuration)
+        if let warning = OpenFileLimit.raise(for: configuration) { logger.warning("\(warning)") }
         do {
             try await Controller(configuration: configuration, logger: logger).run()
         } catch let error as TenderError {

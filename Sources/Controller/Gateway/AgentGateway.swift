@@ -22,6 +22,8 @@ public final class AgentGateway: Service {
     let host: String
     let port: Int
     let sslContext: NIOSSLContext
+    /// Deadlines and caps of the listener's connections (until the WebSocket upgrade).
+    let connections: ConnectionLimits
     let sessions: AgentSessionHandler
     let endpoints: AgentHTTPEndpoints
     let logger: Logger
@@ -30,10 +32,11 @@ public final class AgentGateway: Service {
     /// Yields the bound address once listening (or nil if binding failed).
     public let listeningAddress: AsyncStream<SocketAddress?>
 
-    init(host: String, port: Int, sslContext: NIOSSLContext, sessions: AgentSessionHandler, endpoints: AgentHTTPEndpoints, logger: Logger, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
+    init(host: String, port: Int, sslContext: NIOSSLContext, connections: ConnectionLimits = .agents, sessions: AgentSessionHandler, endpoints: AgentHTTPEndpoints, logger: Logger, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
         self.host = host
         self.port = port
         self.sslContext = sslContext
+        self.connections = connections
         self.sessions = sessions
         self.endpoints = endpoints
         self.logger = logger
@@ -44,6 +47,7 @@ public final class AgentGateway: Service {
     public func run() async throws {
         let sslContext = self.sslContext
         let logger = self.logger
+        let connectionGuard = ConnectionGuard(limits: connections, listener: .agents, logger: logger)
         let server: NIOAsyncChannel<EventLoopFuture<UpgradeResult>, Never>
         do {
             server = try await ServerBootstrap(group: group)
@@ -53,7 +57,7 @@ public final class AgentGateway: Service {
                 .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
                 .bind(host: host, port: port) { channel in
                     channel.eventLoop.makeCompletedFuture {
-                        try Self.configure(channel: channel, sslContext: sslContext, logger: logger)
+                        try Self.configure(channel: channel, sslContext: sslContext, connectionGuard: connectionGuard, logger: logger)
                     }
                 }
         } catch {
@@ -83,10 +87,18 @@ public final class AgentGateway: Service {
     /// a dead agent) is closed, so idle or hostile sockets cannot pile up.
     static let idleTimeout: TimeAmount = .seconds(30)
 
-    private static func configure(channel: any Channel, sslContext: NIOSSLContext, logger: Logger) throws -> EventLoopFuture<UpgradeResult> {
+    /// The name of the connection's `ConnectionDeadlineHandler`, removed once it is an agent channel.
+    static let deadlineHandlerName = "tender.connection-deadlines"
+
+    private static func configure(channel: any Channel, sslContext: NIOSSLContext, connectionGuard: ConnectionGuard, logger: Logger) throws -> EventLoopFuture<UpgradeResult> {
+        // Over the connection caps: closed here, before TLS.
+        try channel.pipeline.syncOperations.addHandler(connectionGuard.makeCapHandler())
         try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: idleTimeout))
         try channel.pipeline.syncOperations.addHandler(CloseOnIdleHandler())
         try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: sslContext))
+        // Absolute handshake and request deadlines (the idle handler above is reset by
+        // every byte); learns about requests from the observer behind the HTTP codec.
+        try channel.pipeline.syncOperations.addHandler(connectionGuard.makeDeadlineHandler(), name: deadlineHandlerName)
         try channel.pipeline.syncOperations.addHandler(ReadCopyHandler())
         try channel.pipeline.syncOperations.addHandler(TLSFailureLogger(logger: logger))
         let upgrader = NIOTypedWebSocketServerUpgrader<UpgradeResult>(
@@ -120,14 +132,22 @@ public final class AgentGateway: Service {
             notUpgradingCompletionHandler: { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(HTTPResponsePartAdapter())
+                    try channel.pipeline.syncOperations.addHandler(AgentRequestPhaseObserver())
                     let http = try NIOAsyncChannel<HTTPServerRequestPart, HTTPPart<HTTPResponseHead, ByteBuffer>>(wrappingChannelSynchronously: channel)
                     return UpgradeResult.http(http)
                 }
             }
         )
-        return try channel.pipeline.syncOperations.configureUpgradableHTTPServerPipeline(
+        let upgraded = try channel.pipeline.syncOperations.configureUpgradableHTTPServerPipeline(
             configuration: .init(upgradeConfiguration: configuration)
         )
+        // An agent channel's liveness is the heartbeats' business from here on.
+        return upgraded.map { result in
+            if case .websocket = result {
+                channel.pipeline.syncOperations.removeHandler(name: deadlineHandlerName, promise: nil)
+            }
+            return result
+        }
     }
 
     /// The same, from outside the channel's event loop.

@@ -72,20 +72,14 @@ public struct Controller: Sendable {
         let key = try CertificateTools.nioPrivateKey(serverIdentity.key)
         let caNIO = try CertificateTools.nioCertificate(ca.certificate)
 
-        var agentTLS = TLSConfiguration.makeServerConfiguration(certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
-        agentTLS.minimumTLSVersion = .tlsv12
+        // Both listeners: TLS 1.2+ with AEAD suites only, and a close that waits 1 s at
+        // most for a peer's close_notify (ListenerTLS).
+        var agentTLS = ListenerTLS.serverConfiguration(certificateChain: chain, privateKey: key)
         agentTLS.certificateVerification = .optionalVerification
         agentTLS.trustRoots = .certificates([caNIO])
-        // Closing TLS politely to a peer that stopped answering must not hold the
-        // connection (and its memory) for long.
-        agentTLS.shutdownTimeout = .seconds(1)
         let agentContext = try NIOSSLContext(configuration: agentTLS)
 
-        var apiTLS = TLSConfiguration.makeServerConfiguration(certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
-        apiTLS.minimumTLSVersion = .tlsv12
-        // A client that does not answer close_notify must not hold up a restart
-        // (the default waits 5 s per connection).
-        apiTLS.shutdownTimeout = .seconds(1)
+        let apiTLS = ListenerTLS.serverConfiguration(certificateChain: chain, privateKey: key)
 
         let registry = ConnectionRegistry()
         let registration = RegistrationService(store: store, ca: ca, throttle: RegistrationThrottle(), logger: logger.with(label: "registration"))
@@ -95,7 +89,7 @@ public struct Controller: Sendable {
         let reports = InvocationReports(store: store, outputs: outputs, dispatcher: dispatcher, logger: logger.with(label: "dispatcher"))
         let sessions = AgentSessionHandler(store: store, registry: registry, ca: ca, heartbeatInterval: configuration.heartbeatInterval,
                                            heartbeatTimeout: configuration.heartbeatTimeout, reports: reports, logger: logger.with(label: "gateway"))
-        let gateway = AgentGateway(host: configuration.agentListen.host, port: configuration.agentListen.port, sslContext: agentContext, sessions: sessions, endpoints: endpoints, logger: logger.with(label: "gateway"))
+        let gateway = AgentGateway(host: configuration.agentListen.host, port: configuration.agentListen.port, sslContext: agentContext, connections: configuration.agentConnections, sessions: sessions, endpoints: endpoints, logger: logger.with(label: "gateway"))
         let documents = DocumentService(store: store)
         let presence = PresenceMonitor(registry: registry, store: store, sessions: sessions, heartbeatTimeout: .milliseconds(Int64(configuration.heartbeatTimeout * 1000)), logger: logger.with(label: "presence"))
 
@@ -110,8 +104,8 @@ public struct Controller: Sendable {
         let apiPort = AsyncStream.makeStream(of: Int.self)
         let app = Application(
             router: api.makeRouter(),
-            server: try .tls(.http1(), tlsConfiguration: apiTLS),
-            configuration: .init(address: .hostname(configuration.apiListen.host, port: configuration.apiListen.port), serverName: "tender-controller"),
+            server: try .limitedTLS(tlsConfiguration: apiTLS, guard: ConnectionGuard(limits: configuration.apiConnections, listener: .api, logger: logger.with(label: "api"))),
+            configuration: .init(address: .hostname(configuration.apiListen.host, port: configuration.apiListen.port), serverName: "tender-controller", backlog: 1_024),
             onServerRunning: { channel in
                 apiPort.continuation.yield(channel.localAddress?.port ?? 0)
                 apiPort.continuation.finish()

@@ -19,6 +19,10 @@ public struct ControllerConfiguration: Sendable {
     /// Lifetime of the client certificates issued to agents (renewed over the channel).
     public var clientCertificateValidity: TimeInterval = CertificateAuthority.defaultClientCertificateValidity
 
+    /// Handshake, request and idle deadlines and connection caps of each listener (docs/security.md).
+    public var agentConnections = ConnectionLimits.agents
+    public var apiConnections = ConnectionLimits.api
+
     public init() {}
 
     public var effectiveNames: [String] {
