@@ -44,6 +44,8 @@ public actor ControllerProcess {
         var arguments = ["serve", "--data-dir", dataDirectory.path,
                          "--agent-listen", "127.0.0.1:\(agentPort)", "--api-listen", "127.0.0.1:\(apiPort)"]
         if let database { arguments += ["--database", database] }
+        // Every simulated agent connects from 127.0.0.1: lift the per-address cap to the total.
+        arguments += ["--agent-max-connections-per-address", "20000"]
         process.arguments = arguments + extraArguments
         if !FileManager.default.fileExists(atPath: logFile.path) {
             _ = FileManager.default.createFile(atPath: logFile.path, contents: nil)
