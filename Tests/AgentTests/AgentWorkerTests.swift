@@ -290,6 +290,21 @@ struct AgentWorkerTests {
         }
     }
 
+    @Test("a cancel that arrives before its invocation makes a late delivery of it a duplicate that never runs")
+    func cancellingAnInvocationNotYetReceivedKeepsItFromRunning() async throws {
+        try await withWorker { s in
+            let marker = s.file("ran")
+            let late = Self.invocation(3, ["touch \(marker.path)"])
+            await s.worker.cancel(late.invocationId)
+            #expect(s.worker.spool.state(of: late.invocationId) == .confirmed)
+            await s.worker.receive(late)
+            await s.worker.waitUntilIdle()
+            try await Task.sleep(for: .milliseconds(300))
+            #expect(!FileManager.default.fileExists(atPath: marker.path), "a cancelled invocation must never run")
+            #expect(await s.recorder.trace(late.invocationId) == ["accepted"], "acknowledged as a duplicate, never started")
+        }
+    }
+
     @Test func anInvocationCutShortByACrashIsReportedFailedAndNeverRerun() async throws {
         let marker = FileManager.default.temporaryDirectory.appendingPathComponent("tender-marker-\(Identifiers.randomHex(8))")
         defer { try? FileManager.default.removeItem(at: marker) }

@@ -215,9 +215,20 @@ public actor AgentWorker {
             handle.cancel()
             return
         }
+        guard tasks[id] == nil, (try? Spool<RunInvocation, InvocationResult>.validate(id: id)) != nil else { return }
+        if spool.state(of: id) == nil {
+            // Never received (its run message was lost with a connection): a tombstone
+            // makes a late delivery of it a duplicate, so a cancelled invocation never runs.
+            do {
+                try spool.confirm(id: id)
+                logger.info("cancelled an invocation before it arrived", metadata: ["invocation": "\(id)"])
+            } catch {
+                logger.error("could not record a cancel", metadata: ["invocation": "\(id)", "error": "\(error)"])
+            }
+            return
+        }
         // Not started: queued, or spooled and about to be queued by `receive`.
-        guard tasks[id] == nil, (try? Spool<RunInvocation, InvocationResult>.validate(id: id)) != nil,
-              spool.state(of: id) == .waiting else { return }
+        guard spool.state(of: id) == .waiting else { return }
         queue.removeAll { $0.invocationId == id }
         logger.info("cancelled a queued invocation", metadata: ["invocation": "\(id)"])
         let result = InvocationResult(
