@@ -38,35 +38,35 @@ public struct RegistrationService: Sendable {
         let chosenName = try Self.chosenName(request.name)
         let hostname = request.hostname.map { DisplayText.clean($0, limit: Self.maxHostnameLength) }.flatMap { $0.isEmpty ? nil : $0 }
 
-        // Counted before the first wait, so concurrent guesses cannot all get through.
         let keys = ["activation:" + activationID, "peer:" + peer]
-        if let wait = throttle.reserve(keys: keys, now: now) {
-            throw TenderError(.tooManyAttempts, "too many failed registration attempts; try again in \(Int(wait.rounded(.up))) seconds")
-        }
-        do {
-            let response = try await register(request, activationID: activationID, name: chosenName, hostname: hostname, peer: peer, now: now)
-            throttle.recordSuccess(keys: keys)
-            return response
-        } catch let error as TenderError where error.code == Self.notValid.code {
-            throw error
-        } catch {
-            // The code was right (or never compared): not a guess.
-            throttle.forgive(keys: keys, now: now)
-            throw error
-        }
+        if let wait = throttle.blocked(keys: keys, now: now) { throw Self.tooManyAttempts(wait) }
+        let response = try await register(request, activationID: activationID, keys: keys, name: chosenName, hostname: hostname, peer: peer, now: now)
+        throttle.recordSuccess(keys: keys)
+        return response
     }
 
-    private func register(_ request: RegistrationRequest, activationID: String, name chosenName: String?, hostname: String?,
+    static func tooManyAttempts(_ wait: TimeInterval) -> TenderError {
+        TenderError(.tooManyAttempts, "too many failed registration attempts; try again in \(Int(wait.rounded(.up))) seconds")
+    }
+
+    private func register(_ request: RegistrationRequest, activationID: String, keys: [String], name chosenName: String?, hostname: String?,
                           peer: String, now: Date) async throws -> RegistrationResponse {
         let codeHash = SecretHash.hash(request.activationCode)
         let activation = try await store.activation(id: activationID)
         // Compare the code before saying anything else about the activation (even
         // whether it exists), so a guesser learns nothing about it without the code.
-        guard let activation, SecretHash.constantTimeEquals(codeHash, activation.codeHash) else {
+        // Check, comparison and count are one step, after the wait for the database.
+        switch throttle.attempt(keys: keys, now: now, isRight: { activation.map { SecretHash.constantTimeEquals(codeHash, $0.codeHash) } ?? false }) {
+        case .blocked(let wait):
+            throw Self.tooManyAttempts(wait)
+        case .wrong:
             logger.warning("registration refused: \(activation == nil ? "unknown activation" : "wrong activation code")",
                            metadata: ["activation": "\(activationID)", "peer": "\(peer)"])
             throw Self.notValid
+        case .right:
+            break
         }
+        guard let activation else { throw Self.notValid }
 
         let instanceID = Identifiers.newInstanceID()
         let certificate = try ca.issueClientCertificate(csrPEM: request.csr, instanceID: instanceID, now: now)

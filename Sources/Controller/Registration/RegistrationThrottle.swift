@@ -5,11 +5,11 @@ import NIOConcurrencyHelpers
 /// activation (or from one address), further attempts are refused until a
 /// back-off that doubles with each failure (capped) has passed.
 ///
-/// An attempt is counted as a failure the moment it is let through (`reserve`),
-/// in the same locked step as the check, so concurrent guesses cannot all pass the
-/// check while the first of them waits for the database. An attempt that proves
-/// the code is then forgiven (`forgive`) or, when it registers, clears its keys
-/// (`recordSuccess`).
+/// The check, the comparison of the code and the counting of a wrong one happen in
+/// one locked step (`attempt`), after the activation was read from the database:
+/// however many guesses arrive at once, only `freeAttempts` of them are answered
+/// "wrong" before the rest are refused, and correct registrations, however many
+/// run at once (a fleet rollout), are never counted.
 public final class RegistrationThrottle: Sendable {
     struct Entry {
         var failures: Int
@@ -31,40 +31,53 @@ public final class RegistrationThrottle: Sendable {
         self.maxDelay = maxDelay
     }
 
-    /// Lets one attempt through and counts it against every key, or refuses it:
-    /// nil if it may proceed, else the seconds to wait. Check and count are one step.
+    /// The seconds to wait if any key is blocked now, else nil. Counts nothing: a
+    /// cheap early refusal before the database is asked.
+    public func blocked(keys: [String], now: Date = Date()) -> TimeInterval? {
+        state.withLockedValue { entries in Self.wait(keys, entries, now: now) }
+    }
+
+    public enum Attempt: Equatable, Sendable {
+        case right
+        case wrong
+        case blocked(TimeInterval)
+    }
+
+    /// In one locked step: refuses the attempt if a key is blocked, else evaluates
+    /// `isRight` (a constant-time comparison) and counts a wrong one against every key.
+    public func attempt(keys: [String], now: Date = Date(), isRight: () -> Bool) -> Attempt {
+        state.withLockedValue { entries in
+            if let wait = Self.wait(keys, entries, now: now) { return .blocked(wait) }
+            if isRight() { return .right }
+            count(keys, &entries, now: now)
+            return .wrong
+        }
+    }
+
+    /// Counts one failed attempt against every key, or refuses it: nil if it was
+    /// counted, else the seconds to wait. Check and count are one step.
     public func reserve(keys: [String], now: Date = Date()) -> TimeInterval? {
         state.withLockedValue { entries in
-            let waits = keys.compactMap { entries[$0] }.map { $0.blockedUntil.timeIntervalSince(now) }.filter { $0 > 0 }
-            if let wait = waits.max() { return wait }
-            for key in keys {
-                var entry = entries[key] ?? Entry(failures: 0, blockedUntil: .distantPast)
-                entry.failures += 1
-                if entry.failures >= freeAttempts {
-                    entry.blockedUntil = now.addingTimeInterval(delay(failures: entry.failures))
-                }
-                entries[key] = entry
-            }
-            Self.bound(&entries, now: now)
+            if let wait = Self.wait(keys, entries, now: now) { return wait }
+            count(keys, &entries, now: now)
             return nil
         }
     }
 
-    /// Takes back one reserved attempt that turned out not to be a guess (the code
-    /// was right but the registration failed for another reason).
-    public func forgive(keys: [String], now: Date = Date()) {
-        state.withLockedValue { entries in
-            for key in keys {
-                guard var entry = entries[key] else { continue }
-                entry.failures -= 1
-                if entry.failures <= 0 {
-                    entries[key] = nil
-                    continue
-                }
-                entry.blockedUntil = entry.failures >= freeAttempts ? min(entry.blockedUntil, now.addingTimeInterval(delay(failures: entry.failures))) : .distantPast
-                entries[key] = entry
+    private static func wait(_ keys: [String], _ entries: [String: Entry], now: Date) -> TimeInterval? {
+        keys.compactMap { entries[$0] }.map { $0.blockedUntil.timeIntervalSince(now) }.filter { $0 > 0 }.max()
+    }
+
+    private func count(_ keys: [String], _ entries: inout [String: Entry], now: Date) {
+        for key in keys {
+            var entry = entries[key] ?? Entry(failures: 0, blockedUntil: .distantPast)
+            entry.failures += 1
+            if entry.failures >= freeAttempts {
+                entry.blockedUntil = now.addingTimeInterval(delay(failures: entry.failures))
             }
+            entries[key] = entry
         }
+        Self.bound(&entries, now: now)
     }
 
     /// A registration succeeded: its keys start over.
