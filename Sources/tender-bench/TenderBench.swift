@@ -9,7 +9,7 @@ struct TenderBench: AsyncParsableCommand {
         commandName: "tender-bench",
         abstract: "Fleet-scale benchmarks: a real controller process and simulated agents over real mutual TLS.",
         discussion: "Build with `swift build -c release --static-swift-stdlib` and run .build/release/tender-bench; see the README's Performance section.",
-        subcommands: [Register.self, Fanout.self, Storm.self, AgentFootprint.self]
+        subcommands: [Register.self, Fanout.self, Storm.self, AgentFootprint.self, Hostile.self]
     )
 }
 
@@ -163,5 +163,32 @@ struct AgentFootprint: AsyncParsableCommand {
         let options = common.options(agents: 1)
         let idle = idleSeconds, output = outputMB
         try await runScenario(format: common.output) { try await AgentFootprintScenario(options: options, idleSeconds: idle, outputMB: output).run() }
+    }
+}
+
+struct Hostile: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "One agent floods the controller without reading, next to well-behaved ones; reports memory, health and whether it was cut off.")
+    @OptionGroup var common: CommonOptions
+
+    @Option(help: "Well-behaved agents beside the hostile one.")
+    var agents = 5
+
+    @Option(help: "pings (each asks for a pong) or messages (each answered with an error).")
+    var flood = "pings"
+
+    @Option(help: "The longest the flood goes on if the controller does not close it, in seconds.")
+    var seconds = 30
+
+    func validate() throws {
+        guard agents >= 1, agents <= 1000 else { throw ValidationError("--agents must be between 1 and 1000") }
+        guard ["pings", "messages"].contains(flood) else { throw ValidationError("--flood must be pings or messages") }
+        guard seconds >= 1, seconds <= 600 else { throw ValidationError("--seconds must be between 1 and 600") }
+    }
+
+    func run() async throws {
+        let options = common.options(agents: agents)
+        let flood = self.flood, seconds = self.seconds
+        try await runScenario(format: common.output) { try await HostileScenario(options: options, kind: flood, seconds: seconds).run() }
     }
 }

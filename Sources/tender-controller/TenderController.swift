@@ -41,6 +41,15 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Lifetime of agents' client certificates (e.g. 365d, 90d); agents renew when a third is left.")
     var clientCertificateValidity = "365d"
 
+    @Option(help: "Seconds a started invocation may go without a result after its steps' timeouts have all passed; then it ends TimedOut.")
+    var executionDeadlineMargin: Int = 600
+
+    @Option(help: "Seconds running invocations of a cancelled command have to confirm the cancel; then they end Cancelled.")
+    var cancelGrace: Int = 60
+
+    @Option(help: "The most output kept per stream of one invocation, in bytes; the rest is dropped with a note.")
+    var maxOutputBytes: Int = 1 << 30
+
     @OptionGroup(title: "Listeners")
     var listeners: ListenerOptions
 
@@ -68,7 +77,21 @@ struct Serve: AsyncParsableCommand {
         }
     }
 
+    /// Checks the limits of `serve`'s Run Command options.
+    func validateRunCommandLimits() throws {
+        guard (1...86_400).contains(executionDeadlineMargin) else {
+            throw ValidationError("--execution-deadline-margin must be between 1 and 86400 seconds, got \(executionDeadlineMargin)")
+        }
+        guard (1...86_400).contains(cancelGrace) else {
+            throw ValidationError("--cancel-grace must be between 1 and 86400 seconds, got \(cancelGrace)")
+        }
+        guard (1024...(1 << 40)).contains(maxOutputBytes) else {
+            throw ValidationError("--max-output-bytes must be between 1024 and 1099511627776, got \(maxOutputBytes)")
+        }
+    }
+
     func run() async throws {
+        try validateRunCommandLimits()
         let level = LogSetup.bootstrap(level: logLevel)
         let logger = LogSetup.logger("tender-controller", level: level)
         var configuration = ControllerConfiguration()
@@ -82,6 +105,9 @@ struct Serve: AsyncParsableCommand {
         configuration.clientCertificateValidity = TimeInterval(try DurationText.seconds(clientCertificateValidity))
         listeners.apply(to: &configuration)
         if let warning = OpenFileLimit.raise(for: configuration) { logger.warning("\(warning)") }
+        configuration.executionDeadlineMargin = TimeInterval(executionDeadlineMargin)
+        configuration.cancelGrace = TimeInterval(cancelGrace)
+        configuration.maxOutputBytes = maxOutputBytes
         do {
             try await Controller(configuration: configuration, logger: logger).run()
         } catch let error as TenderError {

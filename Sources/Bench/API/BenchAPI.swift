@@ -61,6 +61,15 @@ public final class BenchAPI: Sendable {
         try await call(.GET, "/v1/commands?limit=\(limit)", as: [CommandInfo].self)
     }
 
+    /// `GET /v1/health`, unauthenticated, with its own short deadline.
+    public func health(timeout: TimeAmount) async throws {
+        var request = HTTPClientRequest(url: baseURL + "/v1/health")
+        request.method = .GET
+        let response = try await client.execute(request, timeout: timeout)
+        _ = try await response.body.collect(upTo: 64 << 10)
+        guard response.status == .ok else { throw TenderError(.unavailable, "GET /v1/health: HTTP \(response.status.code)") }
+    }
+
     public func instances() async throws -> [InstanceInfo] {
         try await call(.GET, "/v1/instances", as: [InstanceInfo].self)
     }

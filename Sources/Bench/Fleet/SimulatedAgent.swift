@@ -169,7 +169,10 @@ struct SimulatedConnector: Sendable {
 
     /// Connects agent `index`; returns its channel once the upgrade is done (the
     /// hello is on its way), or throws.
-    func connect(index: Int, identity: SimulatedIdentity) async throws -> any Channel {
+    /// - Parameter makeHandler: the protocol side, added after the upgrade (a
+    ///   well-behaved simulated agent unless told otherwise, e.g. a flooding one).
+    func connect(index: Int, identity: SimulatedIdentity,
+                 makeHandler: (@Sendable () -> any ChannelHandler)? = nil) async throws -> any Channel {
         let recorder = self.recorder
         let hostHeader = "\(host):\(port)"
         let outcome = try await ClientBootstrap(group: group)
@@ -185,7 +188,7 @@ struct SimulatedConnector: Sendable {
                             channel.eventLoop.makeCompletedFuture {
                                 try channel.pipeline.syncOperations.addHandler(
                                     NIOWebSocketFrameAggregator(minNonFinalFragmentSize: 0, maxAccumulatedFrameCount: 256, maxAccumulatedFrameSize: ChannelProtocol.maxFrameSize))
-                                try channel.pipeline.syncOperations.addHandler(SimulatedAgentHandler(index: index, recorder: recorder))
+                                try channel.pipeline.syncOperations.addHandler(makeHandler?() ?? SimulatedAgentHandler(index: index, recorder: recorder))
                                 return Outcome.upgraded(channel)
                             }
                         }

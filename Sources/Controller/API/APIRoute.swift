@@ -48,6 +48,8 @@ struct APICall: Sendable {
 enum APIResult: Sendable {
     case json(HTTPResponse.Status, any Encodable & Sendable)
     case raw(HTTPResponse.Status, contentType: String, ByteBuffer)
+    /// A body written piece by piece (a full output read from disk), never held whole.
+    case stream(HTTPResponse.Status, contentType: String, ResponseBody)
     case noContent
 }
 

@@ -94,8 +94,13 @@ struct OperatorAPI: Sendable {
             },
             APIRoute(method: .get, path: "/v1/commands/{id}/output", role: .readOnly) { call in
                 guard let instance = call.queryValues("instance").first else { throw TenderError.validation("give the instance: ?instance=mi-…") }
-                let data = try await commandService().output(try call.parameter("id"), instanceID: instance, stream: call.queryValues("stream").first ?? "stdout")
-                return .raw(.ok, contentType: "application/octet-stream", ByteBuffer(bytes: data))
+                let output = try await commandService().output(try call.parameter("id"), instanceID: instance, stream: call.queryValues("stream").first ?? "stdout")
+                switch output {
+                case .inline(let data):
+                    return .raw(.ok, contentType: "application/octet-stream", ByteBuffer(bytes: data))
+                case .file(let url, let size):
+                    return .stream(.ok, contentType: "application/octet-stream", FileBody.body(of: url, size: size))
+                }
             },
             APIRoute(method: .get, path: "/v1/events", role: .readOnly) { call in
                 let since = try call.queryValues("since").first.map { text -> Int in
@@ -176,6 +181,8 @@ struct OperatorAPI: Sendable {
             return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
         case .raw(let status, let contentType, let buffer):
             return Response(status: status, headers: [.contentType: contentType], body: .init(byteBuffer: buffer))
+        case .stream(let status, let contentType, let body):
+            return Response(status: status, headers: [.contentType: contentType], body: body)
         case .noContent:
             return Response(status: .noContent)
         }

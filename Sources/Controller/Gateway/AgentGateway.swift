@@ -15,13 +15,14 @@ import X509
 /// handshake and required by the `/v1/agent` endpoint.
 public final class AgentGateway: Service {
     enum UpgradeResult: Sendable {
-        case websocket(NIOAsyncChannel<WebSocketFrame, WebSocketFrame>, instanceID: String, certificateSerial: String, liveness: Liveness)
+        case websocket(NIOAsyncChannel<WebSocketFrame, WebSocketFrame>, instanceID: String, certificate: X509.Certificate, liveness: Liveness)
         case http(NIOAsyncChannel<HTTPServerRequestPart, HTTPPart<HTTPResponseHead, ByteBuffer>>)
     }
 
     let host: String
     let port: Int
     let sslContext: NIOSSLContext
+    let limits: AgentChannelLimits
     /// Deadlines and caps of the listener's connections (until the WebSocket upgrade).
     let connections: ConnectionLimits
     let sessions: AgentSessionHandler
@@ -32,10 +33,11 @@ public final class AgentGateway: Service {
     /// Yields the bound address once listening (or nil if binding failed).
     public let listeningAddress: AsyncStream<SocketAddress?>
 
-    init(host: String, port: Int, sslContext: NIOSSLContext, connections: ConnectionLimits = .agents, sessions: AgentSessionHandler, endpoints: AgentHTTPEndpoints, logger: Logger, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
+    init(host: String, port: Int, sslContext: NIOSSLContext, limits: AgentChannelLimits = AgentChannelLimits(), connections: ConnectionLimits = .agents, sessions: AgentSessionHandler, endpoints: AgentHTTPEndpoints, logger: Logger, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
         self.host = host
         self.port = port
         self.sslContext = sslContext
+        self.limits = limits
         self.connections = connections
         self.sessions = sessions
         self.endpoints = endpoints
@@ -47,6 +49,7 @@ public final class AgentGateway: Service {
     public func run() async throws {
         let sslContext = self.sslContext
         let logger = self.logger
+        let limits = self.limits
         let connectionGuard = ConnectionGuard(limits: connections, listener: .agents, logger: logger)
         let server: NIOAsyncChannel<EventLoopFuture<UpgradeResult>, Never>
         do {
@@ -57,7 +60,7 @@ public final class AgentGateway: Service {
                 .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
                 .bind(host: host, port: port) { channel in
                     channel.eventLoop.makeCompletedFuture {
-                        try Self.configure(channel: channel, sslContext: sslContext, connectionGuard: connectionGuard, logger: logger)
+                        try Self.configure(channel: channel, sslContext: sslContext, limits: limits, connectionGuard: connectionGuard, logger: logger)
                     }
                 }
         } catch {
@@ -90,7 +93,7 @@ public final class AgentGateway: Service {
     /// The name of the connection's `ConnectionDeadlineHandler`, removed once it is an agent channel.
     static let deadlineHandlerName = "tender.connection-deadlines"
 
-    private static func configure(channel: any Channel, sslContext: NIOSSLContext, connectionGuard: ConnectionGuard, logger: Logger) throws -> EventLoopFuture<UpgradeResult> {
+    private static func configure(channel: any Channel, sslContext: NIOSSLContext, limits: AgentChannelLimits, connectionGuard: ConnectionGuard, logger: Logger) throws -> EventLoopFuture<UpgradeResult> {
         // Over the connection caps: closed here, before TLS.
         try channel.pipeline.syncOperations.addHandler(connectionGuard.makeCapHandler())
         try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: idleTimeout))
@@ -113,17 +116,23 @@ public final class AgentGateway: Service {
             },
             upgradePipelineHandler: { channel, _ in
                 channel.eventLoop.makeCompletedFuture {
-                    guard let instanceID = Self.instanceID(of: channel),
-                          let serial = Self.peerCertificate(of: channel)?.serialNumber.description else {
+                    guard let instanceID = Self.instanceID(of: channel), let certificate = Self.peerCertificate(of: channel) else {
                         throw TenderError(.unauthorized, "client certificate names no instance")
                     }
                     try channel.pipeline.syncOperations.addHandler(
                         NIOWebSocketFrameAggregator(minNonFinalFragmentSize: 0, maxAccumulatedFrameCount: 256, maxAccumulatedFrameSize: ChannelProtocol.maxFrameSize)
                     )
+                    // Flow control: reading stops while the agent does not take what is
+                    // written to it, writes are bounded, and floods are cut off.
+                    var channelLogger = logger
+                    channelLogger[metadataKey: "instance"] = "\(instanceID)"
+                    try channel.pipeline.syncOperations.addHandler(BackPressureHandler())
+                    try channel.pipeline.syncOperations.addHandler(PendingWriteLimiter(maxPendingBytes: limits.maxPendingBytes, logger: channelLogger))
+                    try channel.pipeline.syncOperations.addHandler(FloodGuard(limits: limits, logger: channelLogger))
                     let liveness = Liveness()
                     try channel.pipeline.syncOperations.addHandler(HeartbeatResponder(liveness: liveness))
                     let ws = try NIOAsyncChannel<WebSocketFrame, WebSocketFrame>(wrappingChannelSynchronously: channel)
-                    return UpgradeResult.websocket(ws, instanceID: instanceID, certificateSerial: serial, liveness: liveness)
+                    return UpgradeResult.websocket(ws, instanceID: instanceID, certificate: certificate, liveness: liveness)
                 }
             }
         )
@@ -171,8 +180,8 @@ public final class AgentGateway: Service {
     private func handle(_ upgrade: EventLoopFuture<UpgradeResult>) async {
         do {
             switch try await upgrade.get() {
-            case .websocket(let channel, let instanceID, let serial, let liveness):
-                await sessions.run(channel: channel, instanceID: instanceID, certificateSerial: serial, liveness: liveness)
+            case .websocket(let channel, let instanceID, let certificate, let liveness):
+                await sessions.run(channel: channel, instanceID: instanceID, certificate: certificate, liveness: liveness)
             case .http(let channel):
                 await endpoints.serve(channel)
             }

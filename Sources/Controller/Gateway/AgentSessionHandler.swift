@@ -4,6 +4,7 @@ import NIOCore
 import NIOFoundationCompat
 import NIOWebSocket
 import Shared
+import X509
 
 /// Runs one agent's channel from hello to close: protocol negotiation, identity
 /// check against the registry, heartbeats, certificate renewal, and the status
@@ -62,7 +63,8 @@ final class AgentSessionHandler: Sendable {
 
     /// `liveness` is kept current by the channel's `HeartbeatResponder`, which also
     /// answers pings, so this loop only ever sees the agent's messages.
-    func run(channel: NIOAsyncChannel<WebSocketFrame, WebSocketFrame>, instanceID: String, certificateSerial: String, liveness: Liveness) async {
+    func run(channel: NIOAsyncChannel<WebSocketFrame, WebSocketFrame>, instanceID: String, certificate: Certificate, liveness: Liveness) async {
+        let certificateSerial = certificate.serialNumber.description
         var logger = self.logger
         logger[metadataKey: "instance"] = "\(instanceID)"
         let connectionID = registry.makeConnectionID()
@@ -99,10 +101,7 @@ final class AgentSessionHandler: Sendable {
                     // Usually a reconnect that beat the old connection's timeout; if it keeps
                     // happening from two addresses, two hosts share one state dir (a cloned image).
                     logger.warning("instance connected again while its previous channel was open; closing the previous one (if this repeats, two hosts may share one agent state dir)", metadata: ["previousPeer": "\(old.remoteAddress?.ipAddress ?? "?")", "peer": "\(peer ?? "?")"])
-                    var buffer = ByteBuffer()
-                    buffer.writeInteger(ChannelProtocol.closeSuperseded)
-                    buffer.writeString("superseded by a newer connection")
-                    old.writeAndFlush(WebSocketFrame(fin: true, opcode: .connectionClose, data: buffer)).whenComplete { _ in old.close(promise: nil) }
+                    old.writeAndFlush(AgentClose.frame(code: ChannelProtocol.closeSuperseded, reason: "superseded by a newer connection")).whenComplete { _ in old.close(promise: nil) }
                 }
                 registered = true
                 // Work that waited for this agent goes out now.
@@ -123,7 +122,7 @@ final class AgentSessionHandler: Sendable {
                     case .pong:
                         break
                     case .text:
-                        try await handle(text: frame.unmaskedData, instanceID: instanceID, outbound: outbound, logger: logger)
+                        try await handle(text: frame.unmaskedData, instanceID: instanceID, key: certificate.publicKey, outbound: outbound, logger: logger)
                     case .connectionClose:
                         try? await close(outbound, code: 1000, reason: "")
                         return
@@ -168,7 +167,7 @@ final class AgentSessionHandler: Sendable {
         return nil
     }
 
-    private func handle(text: ByteBuffer, instanceID: String, outbound: NIOAsyncChannelOutboundWriter<WebSocketFrame>, logger: Logger) async throws {
+    private func handle(text: ByteBuffer, instanceID: String, key: Certificate.PublicKey, outbound: NIOAsyncChannelOutboundWriter<WebSocketFrame>, logger: Logger) async throws {
         let message: ChannelMessage
         let id: String?
         do {
@@ -184,7 +183,7 @@ final class AgentSessionHandler: Sendable {
                 guard let current = try await store.instance(id: instanceID), current.state == .active else {
                     throw TenderError(.instanceDeregistered, "instance \(instanceID) was deregistered")
                 }
-                let certificate = try ca.issueClientCertificate(csrPEM: request.csr, instanceID: instanceID)
+                let certificate = try ca.issueClientCertificate(csrPEM: request.csr, instanceID: instanceID, requiredKey: key)
                 try await store.updateCertificate(instanceID: instanceID, serial: certificate.serialNumber.description, notAfter: certificate.notValidAfter)
                 try await send(.certificateRenewed(CertificateRenewal(certificate: try CertificateTools.pem(certificate))), outbound, id: id)
                 logger.notice("renewed agent certificate", metadata: ["notAfter": "\(ISOTime.format(certificate.notValidAfter))"])
@@ -222,10 +221,7 @@ final class AgentSessionHandler: Sendable {
     }
 
     func close(_ outbound: NIOAsyncChannelOutboundWriter<WebSocketFrame>, code: UInt16, reason: String) async throws {
-        var buffer = ByteBuffer()
-        buffer.writeInteger(code)
-        buffer.writeString(reason)
-        try await outbound.write(WebSocketFrame(fin: true, opcode: .connectionClose, data: buffer))
+        try await outbound.write(AgentClose.frame(code: code, reason: reason))
     }
 
     private func sendDeregistered(instanceID: String, _ outbound: NIOAsyncChannelOutboundWriter<WebSocketFrame>) async throws {
@@ -233,10 +229,14 @@ final class AgentSessionHandler: Sendable {
         try await close(outbound, code: ChannelProtocol.closeDeregistered, reason: "instance deregistered")
     }
 
-    /// Tells a connected agent it was deregistered and closes its channel at once.
+    /// Tells a connected agent it was deregistered and closes its channel at once,
+    /// without waiting on an agent that may not read.
     func disconnectDeregistered(instanceID: String) async {
-        guard let (writer, channel) = registry.writer(for: instanceID) else { return }
-        try? await sendDeregistered(instanceID: instanceID, writer)
+        guard let (_, channel) = registry.writer(for: instanceID) else { return }
+        if let data = try? codec.encode(.deregistered(Notice(code: TenderError.Code.instanceDeregistered.rawValue, message: "instance \(instanceID) was deregistered by an operator"))) {
+            channel.write(WebSocketFrame(fin: true, opcode: .text, data: ByteBuffer(bytes: data)), promise: nil)
+        }
+        channel.writeAndFlush(AgentClose.frame(code: ChannelProtocol.closeDeregistered, reason: "instance deregistered"), promise: nil)
         // Close even if the agent never answers the close frame.
         try? await Task.sleep(for: .milliseconds(200))
         try? await channel.close()
@@ -245,10 +245,7 @@ final class AgentSessionHandler: Sendable {
     /// On shutdown: close every channel with "going away" so agents reconnect promptly.
     func closeAll() {
         for channel in registry.allChannels() {
-            var buffer = ByteBuffer()
-            buffer.writeInteger(UInt16(1001))
-            buffer.writeString("controller shutting down")
-            channel.writeAndFlush(WebSocketFrame(fin: true, opcode: .connectionClose, data: buffer)).whenComplete { _ in
+            channel.writeAndFlush(AgentClose.frame(code: 1001, reason: "controller shutting down")).whenComplete { _ in
                 channel.close(promise: nil)
             }
         }

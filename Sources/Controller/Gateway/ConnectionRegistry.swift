@@ -79,6 +79,16 @@ public final class ConnectionRegistry: Sendable {
         entries.withLockedValue { entries in entries[instanceID].map { ($0.writer, $0.channel) } }
     }
 
+    /// Queues `frame` on the instance's channel without waiting for it to be written:
+    /// no caller may stall behind an agent that does not read (its pending bytes are
+    /// bounded by `PendingWriteLimiter`). False when the instance has no channel here.
+    @discardableResult
+    func send(_ frame: WebSocketFrame, to instanceID: String) -> Bool {
+        guard let channel = entries.withLockedValue({ $0[instanceID]?.channel }) else { return false }
+        channel.writeAndFlush(frame, promise: nil)
+        return true
+    }
+
     func allChannels() -> [any Channel] {
         entries.withLockedValue { $0.values.map(\.channel) }
     }

@@ -142,7 +142,10 @@ public struct CertificateAuthority: Sendable {
     /// Checks a PEM CSR's self-signature and issues a client certificate for `instanceID`.
     /// The subject and extensions are the controller's choice; only the public key is
     /// taken from the request.
-    public func issueClientCertificate(csrPEM: String, instanceID: String, now: Date = Date()) throws -> Certificate {
+    /// - Parameter requiredKey: for a renewal, the key of the certificate the agent
+    ///   holds: a renewal keeps the registered key, so a stolen certificate cannot
+    ///   be turned into one for a key the thief holds.
+    public func issueClientCertificate(csrPEM: String, instanceID: String, requiredKey: Certificate.PublicKey? = nil, now: Date = Date()) throws -> Certificate {
         let csr: CertificateSigningRequest
         do {
             csr = try CertificateSigningRequest(pemEncoded: csrPEM)
@@ -154,6 +157,9 @@ public struct CertificateAuthority: Sendable {
         }
         guard P256.Signing.PublicKey(csr.publicKey) != nil else {
             throw TenderError(.invalidCSR, "the certificate signing request must carry a P-256 key")
+        }
+        if let requiredKey, csr.publicKey != requiredKey {
+            throw TenderError(.forbidden, "a renewal must keep the key the instance registered with; this request carries another key")
         }
         return try Certificate(
             version: .v3,

@@ -11,11 +11,14 @@ public struct InstanceService: Sendable {
     let store: any Store
     let registry: ConnectionRegistry
     let sessions: AgentSessionHandler
+    /// Ends the deregistered instance's open invocations (nil: no Run Command here).
+    let dispatcher: Dispatcher?
 
-    init(store: any Store, registry: ConnectionRegistry, sessions: AgentSessionHandler) {
+    init(store: any Store, registry: ConnectionRegistry, sessions: AgentSessionHandler, dispatcher: Dispatcher? = nil) {
         self.store = store
         self.registry = registry
         self.sessions = sessions
+        self.dispatcher = dispatcher
     }
 
     public static func validateName(_ name: String) throws {
@@ -51,10 +54,12 @@ public struct InstanceService: Sendable {
     }
 
     /// Marks the instance deregistered (its certificate is refused from now on) and
-    /// closes its live channel, telling the agent why.
+    /// closes its live channel, telling the agent why; its open invocations end
+    /// `Failed` / `Undeliverable`.
     public func deregister(_ id: String, now: Date = Date()) async throws {
         guard try await store.deregisterInstance(id: id, at: now) else { throw TenderError.notFound("instance \(id) does not exist") }
         await sessions.disconnectDeregistered(instanceID: id)
+        await dispatcher?.instanceDeregistered(id, now: now)
     }
 
     func pingStatus(_ record: InstanceRecord, now: Date) -> PingStatus {

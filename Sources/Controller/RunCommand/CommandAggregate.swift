@@ -19,12 +19,18 @@ struct CommandAggregate: Equatable, Sendable {
         var started: Bool
     }
 
+    /// What counts against MaxErrors, as in SSM: failures and execution timeouts.
+    /// Delivery timeouts and `Undeliverable` (the instance was deregistered) do not.
+    static func isError(status: InvocationStatus, details: String) -> Bool {
+        (status == .failed && details != StatusDetails.undeliverable) || (status == .timedOut && details == StatusDetails.executionTimedOut)
+    }
+
     init(_ invocations: [Invocation], cancelRequested: Bool) {
         targetCount = invocations.count
         completedCount = invocations.filter { $0.status.isTerminal }.count
-        // Only failures and execution timeouts are errors (delivery timeouts are not).
-        errorCount = invocations.filter { $0.status == .failed || ($0.status == .timedOut && $0.details == StatusDetails.executionTimedOut) }.count
+        errorCount = invocations.filter { Self.isError(status: $0.status, details: $0.details) }.count
         deliveryTimedOutCount = invocations.filter { $0.status == .timedOut && $0.details == StatusDetails.deliveryTimedOut }.count
+        let undeliverable = invocations.filter { $0.status == .failed && $0.details == StatusDetails.undeliverable }.count
 
         if invocations.contains(where: { !$0.status.isTerminal }) {
             if cancelRequested {
@@ -41,9 +47,15 @@ struct CommandAggregate: Equatable, Sendable {
             (status, statusDetails) = (.failed, StatusDetails.failed)
         } else if invocations.contains(where: { $0.status == .cancelled }) {
             (status, statusDetails) = (.cancelled, cancelRequested ? StatusDetails.cancelled : StatusDetails.terminated)
-        } else if deliveryTimedOutCount > 0 {
+        } else if deliveryTimedOutCount > 0 || undeliverable > 0 {
             // Success means every delivered invocation succeeded; some never arrived.
-            (status, statusDetails) = succeeded > 0 ? (.success, StatusDetails.incomplete) : (.timedOut, StatusDetails.deliveryTimedOut)
+            if succeeded > 0 {
+                (status, statusDetails) = (.success, StatusDetails.incomplete)
+            } else if deliveryTimedOutCount > 0 {
+                (status, statusDetails) = (.timedOut, StatusDetails.deliveryTimedOut)
+            } else {
+                (status, statusDetails) = (.failed, StatusDetails.undeliverable)
+            }
         } else {
             (status, statusDetails) = (.success, StatusDetails.success)
         }

@@ -48,6 +48,7 @@ public struct CommandService: Sendable {
             maxConcurrency: concurrency, maxErrors: maxErrors, deliveryTimeoutSeconds: timeout,
             comment: request.comment, createdAt: now, createdBy: tokenID, targetCount: instances.count
         )
+        try RunMessageTemplate.checkFits(command, steps: steps)
         let invocations = instances.enumerated().map { InvocationRecord(commandID: id, instanceID: $1.id, position: $0, updatedAt: now) }
         try await store.insertCommand(command, invocations: invocations)
         await dispatcher.kick(commandID: id, now: now)
@@ -75,14 +76,21 @@ public struct CommandService: Sendable {
         return try await show(id)
     }
 
+    /// Where the full output of one invocation is: a file (streamed from disk, never
+    /// read whole) or, without one, the inline text of the row.
+    public enum Output: Sendable {
+        case file(URL, size: Int)
+        case inline(Data)
+    }
+
     /// The full output of one invocation (stdout or stderr), byte for byte.
-    public func output(_ id: String, instanceID: String, stream: String) async throws -> Data {
+    public func output(_ id: String, instanceID: String, stream: String) async throws -> Output {
         guard ["stdout", "stderr"].contains(stream) else { throw TenderError.validation("stream must be stdout or stderr") }
         guard let invocation = try await store.invocation(commandID: id, instanceID: instanceID) else {
             throw TenderError.notFound("command \(id) has no invocation on \(instanceID)")
         }
-        if let data = try outputs.read(commandID: id, instanceID: instanceID, stream: stream) { return data }
-        return Data((stream == "stdout" ? invocation.stdout : invocation.stderr).utf8)
+        if let (url, size) = try outputs.stored(commandID: id, instanceID: instanceID, stream: stream) { return .file(url, size: size) }
+        return .inline(Data((stream == "stdout" ? invocation.stdout : invocation.stderr).utf8))
     }
 
     public func events(after seq: Int, limit: Int) async throws -> [EventInfo] {

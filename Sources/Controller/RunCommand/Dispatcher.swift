@@ -17,13 +17,33 @@ actor Dispatcher {
     let store: any Store
     let registry: ConnectionRegistry
     let logger: Logger
-    private let codec = ChannelCodec()
+    private nonisolated let codec = ChannelCodec()
     /// How long a sent, unacknowledged invocation waits before it is sent again.
     static let redeliveryDelay: TimeInterval = 5
 
-    init(store: any Store, registry: ConnectionRegistry, logger: Logger) {
+    /// How long after the sum of its steps' timeouts a started invocation may go
+    /// without a result before it ends `TimedOut` / `Execution Timed Out` (the agent
+    /// vanished with it, or never reports). Covers a reboot (exit 194) and the upload
+    /// of the output.
+    static let defaultExecutionMargin: TimeInterval = 600
+    /// How long started invocations of a cancelled command have to confirm the cancel
+    /// before the controller ends them `Cancelled` itself.
+    static let defaultCancelGrace: TimeInterval = 60
+    let executionMargin: TimeInterval
+    let cancelGrace: TimeInterval
+    /// Each active command's execution budget (the sum of its steps' timeouts), so a
+    /// pass does not decode the steps again. Entries go when the command finishes.
+    private var executionBudgets: [String: TimeInterval] = [:]
+    /// When a cancel was last sent for each cancelling command: it is repeated every
+    /// `redeliveryDelay`, not on every pass.
+    private var cancelSentAt: [String: Date] = [:]
+
+    init(store: any Store, registry: ConnectionRegistry, executionMargin: TimeInterval = Dispatcher.defaultExecutionMargin,
+         cancelGrace: TimeInterval = Dispatcher.defaultCancelGrace, logger: Logger) {
         self.store = store
         self.registry = registry
+        self.executionMargin = executionMargin
+        self.cancelGrace = cancelGrace
         self.logger = logger
     }
 
@@ -125,12 +145,27 @@ actor Dispatcher {
                     }
                 }
             }
-            for (i, inv) in invocations.enumerated() where inv.status == .pending || inv.status == .delayed {
+            // Started, and no result long after every step's timeout has passed: the
+            // agent vanished with it (or never reports). It must still end.
+            let budget = executionBudget(command)
+            for (i, inv) in invocations.enumerated() where inv.status == .inProgress || inv.status == .cancelling {
+                guard let started = inv.startedAt, now.timeIntervalSince(started) >= budget + executionMargin else { continue }
+                if let updated = try await transition(inv, from: [.inProgress, .cancelling], to: .timedOut, details: StatusDetails.executionTimedOut, now: now, ended: true) {
+                    logger.warning("an invocation got no result within its steps' timeouts plus \(Int(executionMargin)) s; it ends TimedOut", metadata: [
+                        "command": "\(command.id)", "instance": "\(inv.instanceID)"])
+                    invocations[i] = updated
+                }
+            }
+            for (i, inv) in invocations.enumerated() where inv.status == .pending || inv.status == .delayed || (inv.status == .inProgress && inv.startedAt == nil) {
                 if command.cancelRequestedAt != nil {
-                    if let updated = try await transition(inv, from: [.pending, .delayed], to: .cancelled, details: StatusDetails.cancelled, now: now, ended: true) {
+                    // Not started by the agent, so nothing runs: cancelled at once. An agent
+                    // that has it queued is told too (below), and one that starts it
+                    // anyway is told again (`InvocationReports.started`).
+                    if let updated = try await transition(inv, from: [.pending, .delayed, .inProgress], to: .cancelled, details: StatusDetails.cancelled, now: now, ended: true) {
+                        if inv.status == .inProgress { sendCancel(commandID: command.id, instanceID: inv.instanceID) }
                         invocations[i] = updated
                     }
-                } else if now >= deadline {
+                } else if inv.status != .inProgress, now >= deadline {
                     if let updated = try await transition(inv, from: [.pending, .delayed], to: .timedOut, details: StatusDetails.deliveryTimedOut, now: now, ended: true) {
                         invocations[i] = updated
                     }
@@ -151,13 +186,24 @@ actor Dispatcher {
                         from: [.inProgress], to: .inProgress, details: StatusDetails.inProgress, countAttempt: true, sentAt: now), at: now)
                 }
             }
-            if command.cancelRequestedAt != nil {
-                for inv in invocations where inv.status == .inProgress {
-                    await sendToAgent(.cancelInvocation(InvocationRef(invocationId: RunInvocation.id(commandID: command.id, instanceID: inv.instanceID))), instanceID: inv.instanceID)
+            if let cancelAt = command.cancelRequestedAt {
+                // Running ones are told to stop, again every `redeliveryDelay` until they
+                // report; after `cancelGrace` the controller ends them itself, so a cancel
+                // always finishes (an offline agent is told again if it starts it).
+                let repeatDue = cancelSentAt[command.id].map { now.timeIntervalSince($0) >= Self.redeliveryDelay } ?? true
+                if repeatDue { cancelSentAt[command.id] = now }
+                for (i, inv) in invocations.enumerated() where inv.status == .inProgress || inv.status == .cancelling {
+                    if now.timeIntervalSince(cancelAt) >= cancelGrace {
+                        if let updated = try await transition(inv, from: [.inProgress, .cancelling], to: .cancelled, details: StatusDetails.cancelled, now: now, ended: true) {
+                            invocations[i] = updated
+                        }
+                    } else if repeatDue {
+                        sendCancel(commandID: command.id, instanceID: inv.instanceID)
+                    }
                 }
             } else {
                 let targets = command.targetCount
-                let errors = invocations.filter { $0.status == .failed || ($0.status == .timedOut && $0.statusDetails == StatusDetails.executionTimedOut) }.count
+                let errors = invocations.filter { CommandAggregate.isError(status: $0.status, details: $0.statusDetails) }.count
                 let inFlight = invocations.filter { $0.status == .inProgress }.count
                 let pending = invocations.filter { $0.status == .pending || $0.status == .delayed }.map(\.instanceID)
                 let plan = DispatchPlan.make(
@@ -187,7 +233,11 @@ actor Dispatcher {
                     }
                 }
             }
-            try await updateAggregate(command, invocations, now: now)
+            let aggregate = try await updateAggregate(command, invocations, now: now)
+            if aggregate.status.isTerminal {
+                executionBudgets[command.id] = nil
+                cancelSentAt[command.id] = nil
+            }
         } catch {
             logger.error("dispatch failed", metadata: ["command": "\(command.id)", "error": "\(error)"])
         }
@@ -231,7 +281,37 @@ actor Dispatcher {
                                              InvocationTransition(from: from, to: to, details: details, endedAt: ended ? now : nil), at: now).map(InvocationState.init)
     }
 
-    func updateAggregate(_ command: CommandRecord, _ invocations: [InvocationState], now: Date) async throws {
+    /// The longest a command's invocation can run on an agent: the sum of its steps'
+    /// timeouts (an action without one counts the shell default).
+    private func executionBudget(_ command: CommandRecord) -> TimeInterval {
+        if let known = executionBudgets[command.id] { return known }
+        let steps = (try? JSON.decoder().decode([ResolvedStep].self, from: Data(command.stepsJSON.utf8))) ?? []
+        let seconds = steps.reduce(0) { total, step in
+            total + ((try? RunShellScriptInputs(step.inputs).timeoutSeconds) ?? RunShellScriptInputs.defaultTimeoutSeconds)
+        }
+        let budget = TimeInterval(seconds)
+        executionBudgets[command.id] = budget
+        return budget
+    }
+
+    /// Ends every open invocation of a deregistered instance `Failed` / `Undeliverable`
+    /// (not an error for MaxErrors, as in SSM), so no command waits for a host that
+    /// is gone, and frees their MaxConcurrency slots.
+    func instanceDeregistered(_ instanceID: String, now: Date = Date()) async {
+        do {
+            for command in try await store.activeCommands() {
+                let open: Set<InvocationStatus> = [.pending, .delayed, .inProgress, .cancelling]
+                let ended = try await store.transitionInvocation(commandID: command.id, instanceID: instanceID, InvocationTransition(
+                    from: open, to: .failed, details: StatusDetails.undeliverable, endedAt: now), at: now)
+                if ended != nil { requestPass(commandID: command.id) }
+            }
+        } catch {
+            logger.error("could not end the invocations of a deregistered instance", metadata: ["instance": "\(instanceID)", "error": "\(error)"])
+        }
+    }
+
+    @discardableResult
+    func updateAggregate(_ command: CommandRecord, _ invocations: [InvocationState], now: Date) async throws -> CommandAggregate {
         let aggregate = CommandAggregate(
             invocations.map { CommandAggregate.Invocation(status: $0.status, details: $0.statusDetails, started: $0.startedAt != nil) },
             cancelRequested: command.cancelRequestedAt != nil
@@ -241,18 +321,23 @@ actor Dispatcher {
             errorCount: aggregate.errorCount, deliveryTimedOutCount: aggregate.deliveryTimedOutCount,
             finishedAt: aggregate.status.isTerminal ? now : nil, at: now
         )
+        return aggregate
     }
 
-    /// Writes one message to the agent's live channel; false if it has none or the write failed.
+    /// Tells the agent to stop (or drop) one invocation, if it is connected here.
+    nonisolated func sendCancel(commandID: String, instanceID: String) {
+        sendToAgent(.cancelInvocation(InvocationRef(invocationId: RunInvocation.id(commandID: commandID, instanceID: instanceID))), instanceID: instanceID)
+    }
+
+    /// Queues one message on the agent's live channel; false if it has none here.
+    /// Never waits for the write: the dispatcher must not stall behind one agent.
     @discardableResult
-    func sendToAgent(_ message: ChannelMessage, instanceID: String) async -> Bool {
-        guard let (writer, _) = registry.writer(for: instanceID) else { return false }
+    nonisolated func sendToAgent(_ message: ChannelMessage, instanceID: String) -> Bool {
         do {
             let data = try codec.encode(message)
-            try await writer.write(WebSocketFrame(fin: true, opcode: .text, data: ByteBuffer(bytes: data)))
-            return true
+            return registry.send(WebSocketFrame(fin: true, opcode: .text, data: ByteBuffer(bytes: data)), to: instanceID)
         } catch {
-            logger.info("could not send to agent", metadata: ["instance": "\(instanceID)", "error": "\(error)"])
+            logger.error("could not encode a message to an agent", metadata: ["instance": "\(instanceID)", "error": "\(error)"])
             return false
         }
     }

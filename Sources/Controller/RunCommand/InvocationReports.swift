@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import NIOConcurrencyHelpers
 import Shared
 
 /// What agents report about their work: start notices and results. A result is
@@ -12,6 +13,11 @@ struct InvocationReports: Sendable {
     let logger: Logger
     /// Starts and results of many agents, written a batch per transaction.
     private let updates: WriteCoalescer<InvocationUpdate, Bool>
+    /// Rounds of asking agents for missing output, so a result whose output cannot be
+    /// stored (a full disk) or is never sent (a broken agent) still ends.
+    let outputRounds = OutputRounds()
+    /// The longest `statusDetails` kept from an agent (SSM's are a few words).
+    static let maxStatusDetails = 100
 
     init(store: any Store, outputs: OutputStore, dispatcher: Dispatcher, logger: Logger) {
         self.store = store
@@ -60,8 +66,19 @@ struct InvocationReports: Sendable {
         // result) is handled at once and lands in the same batch. It is written before
         // anything queued after it, and a result also sets the start time, so a
         // start that is lost or late changes nothing that matters.
+        let dispatcher = self.dispatcher
+        let store = self.store
         await updates.enqueue(InvocationUpdate(commandID: commandID, instanceID: instanceID, transition: InvocationTransition(
-            from: [.pending, .delayed, .inProgress], to: .inProgress, details: StatusDetails.inProgress, startedAt: now)))
+            from: [.pending, .delayed, .inProgress], to: .inProgress, details: StatusDetails.inProgress, startedAt: now))) { applied in
+            // It had ended already. If it was cancelled (an agent that was offline with
+            // it queued), it must not run: tell the agent to stop it.
+            guard !applied else { return }
+            Task {
+                if let current = try? await store.invocation(commandID: commandID, instanceID: instanceID), current.status == .cancelled {
+                    dispatcher.sendCancel(commandID: commandID, instanceID: instanceID)
+                }
+            }
+        }
         dispatcher.requestPass(commandID: commandID)
     }
 
@@ -87,6 +104,7 @@ struct InvocationReports: Sendable {
             guard let current = try await store.invocation(commandID: commandID, instanceID: instanceID), !current.status.isTerminal else { return }
             _ = try outputs.appendChunk(commandID: commandID, instanceID: instanceID, stream: chunk.stream, offset: chunk.offset, data: data)
         } catch {
+            outputRounds.storageFailed(chunk.invocationId)
             logger.error("could not store output", metadata: ["invocation": "\(chunk.invocationId)", "error": "\(error)"])
         }
     }
@@ -108,16 +126,30 @@ struct InvocationReports: Sendable {
         }
         guard result.status.isTerminal else { return .retry }
         do {
-            let blob: String?
+            var blob: String?
+            var outputNote: String?
             if let stdoutSize = result.stdoutSize, let stderrSize = result.stderrSize, stdoutSize > 0 || stderrSize > 0 {
                 guard let current = try await store.invocation(commandID: commandID, instanceID: instanceID) else { return .stored }
                 if current.status.isTerminal { return .stored }
                 let heldOut = try outputs.partSize(commandID: commandID, instanceID: instanceID, stream: "stdout")
                 let heldErr = try outputs.partSize(commandID: commandID, instanceID: instanceID, stream: "stderr")
-                guard heldOut >= stdoutSize, heldErr >= stderrSize else {
-                    return .needOutput(OutputWanted(invocationId: result.invocationId, stdoutOffset: heldOut, stderrOffset: heldErr))
+                // What is past the cap is never stored, so it is not waited for.
+                if heldOut >= min(stdoutSize, outputs.maxStreamBytes), heldErr >= min(stderrSize, outputs.maxStreamBytes) {
+                    blob = try outputs.finalize(commandID: commandID, instanceID: instanceID, sizes: (stdoutSize, stderrSize))
+                } else {
+                    switch outputRounds.next(result.invocationId, held: heldOut + heldErr) {
+                    case .ask:
+                        return .needOutput(OutputWanted(invocationId: result.invocationId, stdoutOffset: heldOut, stderrOffset: heldErr))
+                    case .later:
+                        // Storing output just failed: asking at once would loop. The agent
+                        // sends the result again later (with backoff), and is asked then.
+                        return .retry
+                    case .giveUp(let reason):
+                        logger.error("storing a result without its full output", metadata: ["invocation": "\(result.invocationId)", "reason": "\(reason)"])
+                        outputNote = "\n[tender: the full output was not stored on the controller: \(reason)]\n"
+                        blob = nil
+                    }
                 }
-                blob = try outputs.finalize(commandID: commandID, instanceID: instanceID)
             } else {
                 // No output, or it never ran: the inline text is the whole output and
                 // `command output` serves it from the row; no files to write.
@@ -125,18 +157,79 @@ struct InvocationReports: Sendable {
             }
             // Inline output is cut here too: the agent's word on limits is not trusted.
             let inlineOut = OutputLimits.inline(result.stdout, limit: OutputLimits.inlineStdout + OutputLimits.truncationMarker.count).text
-            let inlineErr = OutputLimits.inline(result.stderr, limit: OutputLimits.inlineStderr + OutputLimits.truncationMarker.count).text
+            let inlineErr = OutputLimits.inline(result.stderr + (outputNote ?? ""), limit: OutputLimits.inlineStderr + OutputLimits.truncationMarker.count).text
+            // Shown in tables and matched by scripts: no terminal controls, and short.
+            let details = DisplayText.clean(result.statusDetails, limit: Self.maxStatusDetails)
             // Applies only while the invocation is open; nil means it was already
             // finished (a repeated result) or is unknown: either way, nothing to keep.
             let stored = try await updates.submit(InvocationUpdate(commandID: commandID, instanceID: instanceID, transition: InvocationTransition(
-                from: [.pending, .delayed, .inProgress, .cancelling], to: result.status, details: result.statusDetails,
+                from: [.pending, .delayed, .inProgress, .cancelling], to: result.status, details: details,
                 responseCode: result.responseCode, stdout: inlineOut, stderr: inlineErr, outputBlob: blob,
                 startedAt: result.startedAt ?? now, endedAt: result.endedAt)))
             if stored { dispatcher.requestPass(commandID: commandID) }
+            outputRounds.forget(result.invocationId)
             return .stored
         } catch {
             logger.error("could not store a result; the agent will send it again", metadata: ["invocation": "\(result.invocationId)", "error": "\(error)"])
             return .retry
         }
+    }
+}
+
+/// How often the controller has asked an agent for the missing output of one
+/// result without getting any further, and whether storing output just failed.
+/// Bounded: it holds only results waiting for output, at most `capacity` of them.
+final class OutputRounds: Sendable {
+    enum Decision: Equatable {
+        /// Ask the agent for the missing output now.
+        case ask
+        /// Storing failed a moment ago: say nothing, the agent sends the result again later.
+        case later
+        /// Store the result without its full output.
+        case giveUp(String)
+    }
+
+    private struct Entry {
+        var rounds = 0
+        var held = -1
+        var storageFailed = false
+    }
+
+    /// Rounds without progress before the result is stored without its full output.
+    static let maxRounds = 8
+    static let capacity = 10_000
+    private let entries = NIOLockedValueBox<[String: Entry]>([:])
+
+    func next(_ invocationID: String, held: Int) -> Decision {
+        entries.withLockedValue { entries in
+            if entries[invocationID] == nil, entries.count >= Self.capacity, let any = entries.keys.first { entries[any] = nil }
+            var entry = entries[invocationID] ?? Entry()
+            defer { entries[invocationID] = entry }
+            if held > entry.held {
+                entry.held = held
+                entry.rounds = 0
+            }
+            entry.rounds += 1
+            if entry.rounds > Self.maxRounds {
+                return .giveUp(entry.storageFailed ? "writing it failed \(Self.maxRounds) times (see the controller's log)"
+                                                   : "the agent did not send it after \(Self.maxRounds) requests")
+            }
+            if entry.storageFailed {
+                entry.storageFailed = false
+                return .later
+            }
+            return .ask
+        }
+    }
+
+    func storageFailed(_ invocationID: String) {
+        entries.withLockedValue { entries in
+            if entries[invocationID] == nil, entries.count >= Self.capacity { return }
+            entries[invocationID, default: Entry()].storageFailed = true
+        }
+    }
+
+    func forget(_ invocationID: String) {
+        _ = entries.withLockedValue { $0.removeValue(forKey: invocationID) }
     }
 }

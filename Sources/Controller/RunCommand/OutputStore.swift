@@ -5,9 +5,19 @@ import Shared
 /// rather than in table rows: it can be large, and only `command output` reads it.
 public struct OutputStore: Sendable {
     public let root: URL
+    /// The most output kept per stream of one invocation (disk safety). What an agent
+    /// sends beyond it is dropped, and the stored output ends with `truncationNote`.
+    public let maxStreamBytes: Int
+    public static let defaultMaxStreamBytes = 1 << 30
 
-    public init(dataDirectory: URL) {
+    public init(dataDirectory: URL, maxStreamBytes: Int = OutputStore.defaultMaxStreamBytes) {
         self.root = dataDirectory.appendingPathComponent("blobs/output")
+        self.maxStreamBytes = maxStreamBytes
+    }
+
+    /// Appended to a stream whose output was larger than the cap.
+    static func truncationNote(size: Int, kept: Int) -> String {
+        "\n[tender: output truncated by the controller: \(size) bytes, of which the first \(kept) were kept (the limit per stream)]\n"
     }
 
     /// Paths built only from ids the controller made (command UUIDs and `mi-` ids).
@@ -27,12 +37,10 @@ public struct OutputStore: Sendable {
         return "\(commandID.lowercased())/\(instanceID)"
     }
 
-    /// The most output kept per stream of one invocation; more is refused (disk safety).
-    static let maxStreamBytes = 1 << 30
-
     /// Places a piece of output at `offset` in the stream's partial file and returns
     /// the bytes held so far. A piece already held (a resend) changes nothing; one
-    /// beyond a gap is dropped (the agent is asked again from the gap).
+    /// beyond a gap is dropped (the agent is asked again from the gap); bytes past
+    /// `maxStreamBytes` are dropped (the result says how large the stream was).
     func appendChunk(commandID: String, instanceID: String, stream: String, offset: Int, data: Data) throws -> Int {
         let final = try file(commandID: commandID, instanceID: instanceID, stream: stream)
         let part = final.appendingPathExtension("part")
@@ -45,12 +53,10 @@ public struct OutputStore: Sendable {
         let handle = try FileHandle(forWritingTo: part)
         defer { try? handle.close() }
         let held = Int(try handle.seekToEnd())
-        guard offset <= held, offset + data.count > held else { return held }
-        guard offset + data.count <= Self.maxStreamBytes else {
-            throw TenderError(.tooLarge, "output of \(instanceID) is larger than \(Self.maxStreamBytes) bytes")
-        }
-        try handle.write(contentsOf: data.dropFirst(held - offset))
-        return offset + data.count
+        let end = min(offset + data.count, maxStreamBytes)
+        guard offset <= held, end > held else { return held }
+        try handle.write(contentsOf: data.dropFirst(held - offset).prefix(end - held))
+        return end
     }
 
     /// Bytes held so far in the stream's partial file.
@@ -61,11 +67,19 @@ public struct OutputStore: Sendable {
     }
 
     /// Makes the partial files the invocation's output (an absent one becomes empty).
-    func finalize(commandID: String, instanceID: String) throws -> String {
+    /// `sizes` are the streams' sizes on the agent: one over the cap gets the note.
+    func finalize(commandID: String, instanceID: String, sizes: (stdout: Int, stderr: Int) = (0, 0)) throws -> String {
         for stream in ["stdout", "stderr"] {
             let final = try file(commandID: commandID, instanceID: instanceID, stream: stream)
             let part = final.appendingPathExtension("part")
             try SecureFile.makeDirectory(final.deletingLastPathComponent(), mode: 0o700)
+            let size = stream == "stdout" ? sizes.stdout : sizes.stderr
+            if size > maxStreamBytes, FileManager.default.fileExists(atPath: part.path) {
+                let handle = try FileHandle(forWritingTo: part)
+                defer { try? handle.close() }
+                try handle.seekToEnd()
+                try handle.write(contentsOf: Data(Self.truncationNote(size: size, kept: maxStreamBytes).utf8))
+            }
             if FileManager.default.fileExists(atPath: part.path) {
                 try? FileManager.default.removeItem(at: final)
                 try FileManager.default.moveItem(at: part, to: final)
@@ -78,5 +92,13 @@ public struct OutputStore: Sendable {
 
     public func read(commandID: String, instanceID: String, stream: String) throws -> Data? {
         try? Data(contentsOf: try file(commandID: commandID, instanceID: instanceID, stream: stream))
+    }
+
+    /// The stored stream's file and size, if the invocation has one.
+    func stored(commandID: String, instanceID: String, stream: String) throws -> (URL, Int)? {
+        let url = try file(commandID: commandID, instanceID: instanceID, stream: stream)
+        guard let attributes = try? FileManager.default.attributesOfItem(atPath: url.path),
+              let size = (attributes[.size] as? NSNumber)?.intValue else { return nil }
+        return (url, size)
     }
 }

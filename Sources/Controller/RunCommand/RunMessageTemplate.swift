@@ -24,6 +24,25 @@ struct RunMessageTemplate {
         suffix = Array(bytes[range.upperBound...])
     }
 
+    /// The size in bytes of the message for one instance.
+    func size(commandID: String, instanceID: String) -> Int {
+        prefix.count + RunInvocation.id(commandID: commandID, instanceID: instanceID).utf8.count + suffix.count
+    }
+
+    /// Refuses a command whose message would not fit in one frame to an agent (the
+    /// agent would drop its connection on it, again at every resend). A parameter's
+    /// value is copied into every `{{ }}` reference, so a small request can resolve
+    /// to a large command: this is checked on what is sent, not on the request.
+    static func checkFits(_ command: CommandRecord, steps: [ResolvedStep]) throws {
+        let size = try RunMessageTemplate(command).size(commandID: command.id, instanceID: Identifiers.instancePrefix + String(repeating: "f", count: 17))
+        let limit = ChannelProtocol.maxFrameSize
+        guard size > limit else { return }
+        let encoder = JSON.encoder(pretty: false)
+        let largest = steps.map { ($0.name, (try? encoder.encode($0).count) ?? 0) }.max { $0.1 < $1.1 }
+        let stepNote = largest.map { " Its largest step, '\($0.0)', is \($0.1) bytes." } ?? ""
+        throw TenderError(.tooLarge, "the resolved command is \(size) bytes as sent to an agent, \(size - limit) bytes over the limit of \(limit) bytes for one message.\(stepNote) Each parameter value is copied into every {{ }} reference to it: shorten the values or the document.")
+    }
+
     /// The message for one instance. Ids are made of letters, digits, `-` and `_`,
     /// so they need no JSON escaping.
     func frame(commandID: String, instanceID: String, allocator: ByteBufferAllocator) -> WebSocketFrame {

@@ -84,18 +84,18 @@ public struct Controller: Sendable {
         let registry = ConnectionRegistry()
         let registration = RegistrationService(store: store, ca: ca, throttle: RegistrationThrottle(), logger: logger.with(label: "registration"))
         let endpoints = AgentHTTPEndpoints(registration: registration, caPEM: try CertificateTools.pem(ca.certificate), store: store, logger: logger.with(label: "gateway"))
-        let dispatcher = Dispatcher(store: store, registry: registry, logger: logger.with(label: "dispatcher"))
-        let outputs = OutputStore(dataDirectory: dataDir.url)
+        let dispatcher = Dispatcher(store: store, registry: registry, executionMargin: configuration.executionDeadlineMargin, cancelGrace: configuration.cancelGrace, logger: logger.with(label: "dispatcher"))
+        let outputs = OutputStore(dataDirectory: dataDir.url, maxStreamBytes: configuration.maxOutputBytes)
         let reports = InvocationReports(store: store, outputs: outputs, dispatcher: dispatcher, logger: logger.with(label: "dispatcher"))
         let sessions = AgentSessionHandler(store: store, registry: registry, ca: ca, heartbeatInterval: configuration.heartbeatInterval,
                                            heartbeatTimeout: configuration.heartbeatTimeout, reports: reports, logger: logger.with(label: "gateway"))
-        let gateway = AgentGateway(host: configuration.agentListen.host, port: configuration.agentListen.port, sslContext: agentContext, connections: configuration.agentConnections, sessions: sessions, endpoints: endpoints, logger: logger.with(label: "gateway"))
+        let gateway = AgentGateway(host: configuration.agentListen.host, port: configuration.agentListen.port, sslContext: agentContext, limits: configuration.agentChannel, connections: configuration.agentConnections, sessions: sessions, endpoints: endpoints, logger: logger.with(label: "gateway"))
         let documents = DocumentService(store: store)
         let presence = PresenceMonitor(registry: registry, store: store, sessions: sessions, heartbeatTimeout: .milliseconds(Int64(configuration.heartbeatTimeout * 1000)), logger: logger.with(label: "presence"))
 
         let api = OperatorAPI(
             activations: ActivationService(store: store, caFingerprint: ca.fingerprint),
-            instances: InstanceService(store: store, registry: registry, sessions: sessions),
+            instances: InstanceService(store: store, registry: registry, sessions: sessions, dispatcher: dispatcher),
             tokens: tokens,
             documents: documents,
             commands: CommandService(store: store, documents: documents, dispatcher: dispatcher, outputs: outputs),

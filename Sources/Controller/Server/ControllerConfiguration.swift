@@ -18,6 +18,14 @@ public struct ControllerConfiguration: Sendable {
     public var heartbeatTimeout: Double = 7
     /// Lifetime of the client certificates issued to agents (renewed over the channel).
     public var clientCertificateValidity: TimeInterval = CertificateAuthority.defaultClientCertificateValidity
+    /// What one agent connection may send and leave unread (docs/security.md).
+    public var agentChannel = AgentChannelLimits()
+    /// A started invocation with no result this long after its steps' timeouts ends TimedOut.
+    public var executionDeadlineMargin: TimeInterval = 600
+    /// Running invocations of a cancelled command that do not confirm within this end Cancelled.
+    public var cancelGrace: TimeInterval = 60
+    /// The most output kept per stream of one invocation; the rest is dropped with a marker.
+    public var maxOutputBytes: Int = 1 << 30
 
     /// Handshake, request and idle deadlines and connection caps of each listener (docs/security.md).
     public var agentConnections = ConnectionLimits.agents

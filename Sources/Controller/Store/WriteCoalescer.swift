@@ -10,8 +10,26 @@ actor WriteCoalescer<Item: Sendable, Output: Sendable> {
 
     private let flush: Flush
     private let maxBatch: Int
-    /// nil: nobody waits for that item (`enqueue`).
-    private var queue: [(item: Item, continuation: CheckedContinuation<Output, any Error>?)] = []
+    /// Who hears of an item's outcome: a waiting caller (`submit`), a callback, or nobody.
+    private enum Waiter {
+        case caller(CheckedContinuation<Output, any Error>)
+        case callback(@Sendable (Output) -> Void)
+        case none
+
+        func resume(returning output: Output) {
+            switch self {
+            case .caller(let continuation): continuation.resume(returning: output)
+            case .callback(let callback): callback(output)
+            case .none: break
+            }
+        }
+
+        func resume(throwing error: any Error) {
+            if case .caller(let continuation) = self { continuation.resume(throwing: error) }
+        }
+    }
+
+    private var queue: [(item: Item, waiter: Waiter)] = []
     private var draining = false
 
     /// `flush` must return one output per item, in order.
@@ -22,15 +40,16 @@ actor WriteCoalescer<Item: Sendable, Output: Sendable> {
 
     func submit(_ item: Item) async throws -> Output {
         try await withCheckedThrowingContinuation { continuation in
-            queue.append((item, continuation))
+            queue.append((item, .caller(continuation)))
             startDraining()
         }
     }
 
     /// Queues a write nobody waits for (its outcome is not needed to answer anyone);
-    /// it is written in order with the others, and a failure is dropped.
-    func enqueue(_ item: Item) {
-        queue.append((item, nil))
+    /// it is written in order with the others, and a failure is dropped. `completion`,
+    /// if given, hears the outcome of a write that succeeded.
+    func enqueue(_ item: Item, completion: (@Sendable (Output) -> Void)? = nil) {
+        queue.append((item, completion.map { .callback($0) } ?? .none))
         startDraining()
     }
 
@@ -50,19 +69,19 @@ actor WriteCoalescer<Item: Sendable, Output: Sendable> {
                 guard outputs.count == batch.count else {
                     throw CoalescerError(message: "a batched write returned \(outputs.count) results for \(batch.count) items")
                 }
-                for (entry, output) in zip(batch, outputs) { entry.continuation?.resume(returning: output) }
+                for (entry, output) in zip(batch, outputs) { entry.waiter.resume(returning: output) }
             } catch where batch.count > 1 {
                 for entry in batch {
                     do {
                         let outputs = try await flush([entry.item])
                         guard let output = outputs.first else { throw CoalescerError(message: "a write returned no result") }
-                        entry.continuation?.resume(returning: output)
+                        entry.waiter.resume(returning: output)
                     } catch {
-                        entry.continuation?.resume(throwing: error)
+                        entry.waiter.resume(throwing: error)
                     }
                 }
             } catch {
-                for entry in batch { entry.continuation?.resume(throwing: error) }
+                for entry in batch { entry.waiter.resume(throwing: error) }
             }
         }
         draining = false

@@ -10,6 +10,8 @@ public enum ChannelProtocol {
     public static let closeDeregistered: UInt16 = 4001
     public static let closeProtocolError: UInt16 = 4002
     public static let closeSuperseded: UInt16 = 4003
+    /// WebSocket's own "policy violation": the agent sent more than the controller allows.
+    public static let closePolicyViolation: UInt16 = 1008
 }
 
 /// What the agent reports about itself when it connects.

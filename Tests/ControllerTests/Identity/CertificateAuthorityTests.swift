@@ -30,6 +30,25 @@ struct CertificateAuthorityTests {
         #expect(constraints == .isCertificateAuthority(maxPathLength: 0))
     }
 
+    @Test("a renewal keeps the registered key: a request for another key is refused")
+    func renewalKeepsTheRegisteredKey() throws {
+        let dir = try tempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let ca = try CertificateAuthority.loadOrCreate(in: dir, logger: logger)
+        let registered = P256.Signing.PrivateKey()
+        let id = Identifiers.newInstanceID()
+        let current = try ca.issueClientCertificate(csrPEM: try CertificateTools.makeCSR(key: registered, commonName: "tender-agent"), instanceID: id)
+
+        let renewed = try ca.issueClientCertificate(csrPEM: try CertificateTools.makeCSR(key: registered, commonName: "tender-agent"),
+                                                    instanceID: id, requiredKey: current.publicKey)
+        #expect(renewed.publicKey == current.publicKey)
+
+        let other = try CertificateTools.makeCSR(key: P256.Signing.PrivateKey(), commonName: "tender-agent")
+        #expect(throws: TenderError(.forbidden, "a renewal must keep the key the instance registered with; this request carries another key")) {
+            try ca.issueClientCertificate(csrPEM: other, instanceID: id, requiredKey: current.publicKey)
+        }
+    }
+
     @Test func refusesAHalfPresentCA() throws {
         let dir = try tempDir()
         defer { try? FileManager.default.removeItem(at: dir) }
