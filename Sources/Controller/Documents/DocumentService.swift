@@ -3,11 +3,20 @@ import Shared
 
 /// Custom command documents: validated in full before anything is stored, kept as
 /// the text the operator wrote, versioned on every update. Built-ins are read-only.
+///
+/// Stored documents are parsed once per (name, version) and kept parsed (see
+/// `ParsedDocumentCache`); copies of this service share the cache.
 public struct DocumentService: Sendable {
     let store: any Store
+    let cache: ParsedDocumentCache
 
     public init(store: any Store) {
+        self.init(store: store, cache: ParsedDocumentCache())
+    }
+
+    init(store: any Store, cache: ParsedDocumentCache) {
         self.store = store
+        self.cache = cache
     }
 
     /// Names are what operators type in `--document`: no spaces, no built-in prefix.
@@ -40,8 +49,10 @@ public struct DocumentService: Sendable {
             throw TenderError(.conflict, "'\(name)' is a built-in document and cannot be replaced")
         }
         try Self.validateName(name)
-        let document = try Self.parse(request.content, format: try Self.format(request.format))
+        let format = try Self.format(request.format)
+        let document = try Self.parse(request.content, format: format)
         let record = try await store.createDocument(name: name, content: request.content, at: now)
+        keep(document, parsedAs: format, for: record)
         return Self.info(name: name, version: record.version, document: document, createdAt: record.createdAt, content: nil)
     }
 
@@ -52,9 +63,20 @@ public struct DocumentService: Sendable {
         if let bodyName = request.name, bodyName != name {
             throw TenderError.validation("the body names document '\(bodyName)' but the path names '\(name)'")
         }
-        let document = try Self.parse(request.content, format: try Self.format(request.format))
+        let format = try Self.format(request.format)
+        let document = try Self.parse(request.content, format: format)
         let record = try await store.updateDocument(name: name, content: request.content, at: now)
+        cache.removeAll(named: name)
+        keep(document, parsedAs: format, for: record)
         return Self.info(name: name, version: record.version, document: document, createdAt: record.createdAt, content: nil)
+    }
+
+    /// Caches a document parsed on create or update, when reading it back (always
+    /// `.auto`) would read it the same way.
+    private func keep(_ document: CommandDocument, parsedAs format: DocumentFormat, for record: DocumentRecord) {
+        if DocumentParser.resolvedFormat(format, record.content) == DocumentParser.resolvedFormat(.auto, record.content) {
+            cache.insert(.success(document), for: record)
+        }
     }
 
     public func list() async throws -> [DocumentInfo] {
@@ -64,7 +86,7 @@ public struct DocumentService: Sendable {
         for record in try await store.documents() {
             // Stored documents were valid when stored; one that no longer parses (a
             // stricter newer parser) is still listed, without its details.
-            if let document = try? Self.parse(record.content, format: .auto) {
+            if case .success(let document) = cache.document(for: record) {
                 out.append(Self.info(name: record.name, version: record.version, document: document, createdAt: record.createdAt, content: nil))
             } else {
                 out.append(DocumentInfo(name: record.name, version: record.version, builtin: false, description: "(no longer valid: run document show)", schemaVersion: "?", parameters: [], stepCount: 0, createdAt: record.createdAt, content: nil))
@@ -82,7 +104,7 @@ public struct DocumentService: Sendable {
         guard let record = try await store.document(name: name, version: version) else {
             throw TenderError.notFound(version.map { "document '\(name)' has no version \($0)" } ?? "document '\(name)' does not exist")
         }
-        return (try Self.parse(record.content, format: .auto), record.version, record)
+        return (try cache.document(for: record).get(), record.version, record)
     }
 
     public func show(_ name: String, version: Int? = nil) async throws -> DocumentInfo {
@@ -98,6 +120,7 @@ public struct DocumentService: Sendable {
         guard try await store.deleteDocument(name: name, at: now) else {
             throw TenderError.notFound("document '\(name)' does not exist")
         }
+        cache.removeAll(named: name)
     }
 
     static func info(name: String, version: Int, document: CommandDocument, createdAt: Date?, content: String?) -> DocumentInfo {

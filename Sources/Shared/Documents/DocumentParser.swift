@@ -70,7 +70,8 @@ public enum DocumentParser {
         return .failure(Failure(problems: checker.problems.items))
     }
 
-    private static func resolvedFormat(_ format: DocumentFormat, _ text: String) -> DocumentFormat {
+    /// The format `text` is read in: `format`, or for `.auto` what the text starts with.
+    public static func resolvedFormat(_ format: DocumentFormat, _ text: String) -> DocumentFormat {
         guard format == .auto else { return format }
         let start = text.unicodeScalars.first { !$0.properties.isWhitespace && $0 != "\u{FEFF}" }
         return start == "{" ? .json : .yaml
