@@ -48,11 +48,12 @@ public struct LinearPattern: Sendable, Equatable {
 
     /// The pattern as written.
     public let source: String
-    private let program: [Instruction]
+    /// The program as `PikeVM` runs it (see `PikeVM.lower`).
+    private let code: [Int32]
     private let sets: CompiledSets
 
     /// Instructions in the compiled program; matching costs at most this many steps per scalar.
-    public var programSize: Int { program.count }
+    public var programSize: Int { code.count / PikeVM.width }
 
     /// The most steps `matchesWhole(text)` can take, known before matching: at most
     /// `programSize` for each scalar and for the end.
@@ -77,20 +78,20 @@ public struct LinearPattern: Sendable, Equatable {
         compiler.emit(tree.node)
         compiler.program.append(.match)
         source = pattern
-        program = compiler.program
+        code = PikeVM.lower(compiler.program)
         sets = compiler.sets
     }
 
     /// Whether the whole of `text` matches (as SSM checks values: `[a-z]+` does not
     /// accept `abc1`). Never throws and never backtracks.
     public func matchesWhole(_ text: String) -> Bool {
-        PikeVM.run(program, sets, text)
+        PikeVM.run(code, sets, text)
     }
 }
 
 // MARK: - Program
 
-enum Assertion: Sendable {
+enum Assertion: Int32, Sendable {
     /// `^`, `\A`
     case start
     /// `$`, `\z`
@@ -156,12 +157,6 @@ struct ScalarSet: Sendable, Equatable {
     static let space = ScalarSet([0x09...0x0D, 0x20...0x20])
     /// `.`: everything but the line terminators.
     static let dot = ScalarSet([0x0A...0x0A, 0x0D...0x0D, 0x85...0x85, 0x2028...0x2029]).inverted
-
-    static func isWord(_ scalar: Unicode.Scalar?) -> Bool {
-        guard let scalar, scalar.isASCII else { return false }
-        let value = scalar.value
-        return (0x30...0x39).contains(value) || (0x41...0x5A).contains(value) || value == 0x5F || (0x61...0x7A).contains(value)
-    }
 }
 
 /// The classes of a program laid out for matching: an ASCII bitmap per class, and
@@ -696,34 +691,56 @@ struct PatternCompiler {
 /// At most `program.count` threads are live, so a position costs at most that
 /// many steps; no thread is ever revisited at a position.
 enum PikeVM {
-    /// What zero-width assertions can see at a position.
-    struct Context {
-        var previous: Unicode.Scalar?
-        var current: Unicode.Scalar?
-        var afterCurrent: Unicode.Scalar?
+    /// Each instruction is `width` words: an operation and up to two operands. Plain
+    /// integers rather than `Instruction` values, because the enum's case tests and
+    /// payload copies made a debug build (the tests') several times slower.
+    static let width = 3
+    static let opScalar: Int32 = 0
+    static let opSet: Int32 = 1
+    static let opSplit: Int32 = 2
+    static let opJump: Int32 = 3
+    static let opAssert: Int32 = 4
+    static let opMatch: Int32 = 5
+    /// Stands for "no scalar" (before the start, after the end): above every scalar value.
+    static let none = UInt32.max
+
+    static func lower(_ program: [Instruction]) -> [Int32] {
+        var code: [Int32] = []
+        code.reserveCapacity(program.count * width)
+        for instruction in program {
+            switch instruction {
+            case .scalar(let value): code += [opScalar, Int32(bitPattern: value), 0]
+            case .set(let index): code += [opSet, index, 0]
+            case .split(let first, let second): code += [opSplit, first, second]
+            case .jump(let target): code += [opJump, target, 0]
+            case .assert(let assertion): code += [opAssert, assertion.rawValue, 0]
+            case .match: code += [opMatch, 0, 0]
+            }
+        }
+        return code
     }
 
-    static func run(_ program: [Instruction], _ sets: CompiledSets, _ text: String) -> Bool {
-        program.withUnsafeBufferPointer { code in
+    static func run(_ code: [Int32], _ sets: CompiledSets, _ text: String) -> Bool {
+        code.withUnsafeBufferPointer { code in
             sets.withView { sets in
-                run(code, sets, text)
+                guard let base = code.baseAddress else { return false }
+                return run(base, code.count / width, sets, text)
             }
         }
     }
 
-    private static func run(_ code: UnsafeBufferPointer<Instruction>, _ sets: CompiledSets.View, _ text: String) -> Bool {
-        let size = code.count
+    private static func run(_ code: UnsafePointer<Int32>, _ size: Int, _ sets: CompiledSets.View, _ text: String) -> Bool {
         // Threads waiting to consume the current scalar (consuming instructions and
         // `match` only), and the list being built for the next one.
-        var current = UnsafeMutableBufferPointer<Int32>.allocate(capacity: size)
-        var next = UnsafeMutableBufferPointer<Int32>.allocate(capacity: size)
+        var current = UnsafeMutablePointer<Int32>.allocate(capacity: size)
+        var next = UnsafeMutablePointer<Int32>.allocate(capacity: size)
         // Program counters still to expand through moves that consume nothing: the
         // threads that consumed the scalar, then at most two per pc expanded (each pc
         // is expanded once per position).
-        let pending = UnsafeMutableBufferPointer<Int32>.allocate(capacity: 3 * size + 1)
+        let pending = UnsafeMutablePointer<Int32>.allocate(capacity: 3 * size + 1)
         // `visited[pc] == generation` once `pc` has been reached at the position being built.
-        let visited = UnsafeMutableBufferPointer<UInt32>.allocate(capacity: size)
-        visited.initialize(repeating: 0)
+        let visited = UnsafeMutablePointer<UInt32>.allocate(capacity: size)
+        visited.initialize(repeating: 0, count: size)
         defer {
             current.deallocate()
             next.deallocate()
@@ -734,16 +751,19 @@ enum PikeVM {
         var nextCount = 0
         var generation: UInt32 = 0
 
+        // What zero-width assertions see: the scalars before and at the position
+        // being built, and the one after that (`\Z`).
         var iterator = text.unicodeScalars.makeIterator()
-        var context = Context(previous: nil, current: iterator.next(), afterCurrent: nil)
-        if context.current != nil { context.afterCurrent = iterator.next() }
+        var previous = none
+        var scalar = iterator.next()?.value ?? none
+        var after = scalar == none ? none : iterator.next()?.value ?? none
         pending[0] = 0
         var pendingCount = 1
         while true {
             // Build `next`: everything reachable from `pending` without consuming.
             generation &+= 1
             if generation == 0 {  // wrapped after 4 billion positions: start the marks afresh
-                visited.update(repeating: 0)
+                visited.update(repeating: 0, count: size)
                 generation = 1
             }
             nextCount = 0
@@ -752,61 +772,66 @@ enum PikeVM {
                 let pc = Int(pending[pendingCount])
                 if visited[pc] == generation { continue }
                 visited[pc] = generation
-                switch code[pc] {
-                case .scalar, .set, .match:
-                    next[nextCount] = Int32(pc)
-                    nextCount += 1
-                case .jump(let target):
-                    pending[pendingCount] = target
+                let word = code + pc * width
+                switch word[0] {
+                case opJump:
+                    pending[pendingCount] = word[1]
                     pendingCount += 1
-                case .split(let first, let second):
-                    pending[pendingCount] = second
-                    pending[pendingCount + 1] = first
+                case opSplit:
+                    pending[pendingCount] = word[2]
+                    pending[pendingCount + 1] = word[1]
                     pendingCount += 2
-                case .assert(let assertion):
-                    if holds(assertion, context) {
+                case opAssert:
+                    if holds(word[1], previous, scalar, after) {
                         pending[pendingCount] = Int32(pc + 1)
                         pendingCount += 1
                     }
+                default:  // scalar, set, match: a thread waits here
+                    next[nextCount] = Int32(pc)
+                    nextCount += 1
                 }
             }
             swap(&current, &next)
             swap(&currentCount, &nextCount)
 
             // Consume the scalar at this position.
-            guard let consumed = context.current else { break }
+            if scalar == none { break }
             if currentCount == 0 { return false }
-            context.previous = consumed
-            context.current = context.afterCurrent
-            context.afterCurrent = context.current == nil ? nil : iterator.next()
-            let value = consumed.value
+            let value = scalar
+            previous = scalar
+            scalar = after
+            after = scalar == none ? none : iterator.next()?.value ?? none
             for slot in 0..<currentCount {
                 let pc = current[slot]
-                let matches: Bool
-                switch code[Int(pc)] {
-                case .scalar(let expected): matches = value == expected
-                case .set(let index): matches = sets.contains(value, inSet: Int(index))
-                default: matches = false
-                }
-                if matches {
+                let word = code + Int(pc) * width
+                let op = word[0]
+                if (op == opScalar && UInt32(bitPattern: word[1]) == value)
+                    || (op == opSet && sets.contains(value, inSet: Int(word[1])))
+                {
                     pending[pendingCount] = pc + 1
                     pendingCount += 1
                 }
             }
         }
-        for slot in 0..<currentCount {
-            if case .match = code[Int(current[slot])] { return true }
+        for slot in 0..<currentCount where code[Int(current[slot]) * width] == opMatch {
+            return true
         }
         return false
     }
 
-    private static func holds(_ assertion: Assertion, _ context: Context) -> Bool {
-        switch assertion {
-        case .start: return context.previous == nil
-        case .end: return context.current == nil
-        case .endOrFinalNewline: return context.current == nil || (context.current == "\n" && context.afterCurrent == nil)
-        case .wordBoundary: return ScalarSet.isWord(context.previous) != ScalarSet.isWord(context.current)
-        case .notWordBoundary: return ScalarSet.isWord(context.previous) == ScalarSet.isWord(context.current)
+    private static func holds(_ assertion: Int32, _ previous: UInt32, _ scalar: UInt32, _ after: UInt32) -> Bool {
+        switch Assertion(rawValue: assertion) {
+        case .start?: return previous == none
+        case .end?: return scalar == none
+        case .endOrFinalNewline?: return scalar == none || (scalar == 0x0A && after == none)
+        case .wordBoundary?: return isWord(previous) != isWord(scalar)
+        case .notWordBoundary?: return isWord(previous) == isWord(scalar)
+        case nil: return false
         }
+    }
+
+    /// `\w`'s characters (ASCII, as in Java), for `\b` and `\B`.
+    private static func isWord(_ scalar: UInt32) -> Bool {
+        (0x30...0x39).contains(scalar) || (0x41...0x5A).contains(scalar) || scalar == 0x5F || (0x61...0x7A).contains(scalar)
     }
 }

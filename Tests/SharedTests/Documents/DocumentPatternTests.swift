@@ -42,8 +42,7 @@ struct DocumentPatternTests {
 
     @Test func aCatastrophicPatternIsDecidedAtOnceOnSend() throws {
         let document = try Self.document("  p: {type: String, allowedPattern: '(a+)+'}")
-        let clock = ContinuousClock()
-        let elapsed = clock.measure {
+        let elapsed = threadCPUTime {
             #expect(throws: TenderError.validation("parameter 'p': '\(String(repeating: "a", count: 30))b' does not match the allowed pattern '(a+)+'")) {
                 _ = try document.resolveParameters(["p": .string(String(repeating: "a", count: 30) + "b")])
             }
@@ -81,8 +80,7 @@ struct DocumentPatternTests {
     @Test func aValueTooLongForItsPatternIsRefusedUnmatched() throws {
         let document = try Self.document("  p: {type: StringList, allowedPattern: '\(Self.largePattern)'}")
         let long = String(repeating: "a", count: 4_000)
-        let clock = ContinuousClock()
-        let elapsed = clock.measure {
+        let elapsed = threadCPUTime {
             #expect(throws: TenderError.self) {
                 _ = try document.resolveParameters(["p": .list(Array(repeating: long, count: 200))])
             }

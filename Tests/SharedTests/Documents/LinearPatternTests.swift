@@ -282,10 +282,9 @@ struct LinearPatternTests {
 
     @Test func catastrophicBacktrackingPatternIsDecidedAtOnce() throws {
         let pattern = try LinearPattern("(a+)+")
-        let clock = ContinuousClock()
         let text = String(repeating: "a", count: 30) + "b"
         var result = true
-        let elapsed = clock.measure { result = pattern.matchesWhole(text) }
+        let elapsed = threadCPUTime { result = pattern.matchesWhole(text) }
         #expect(!result)
         #expect(elapsed < .milliseconds(100), "took \(elapsed)")
     }
@@ -294,9 +293,8 @@ struct LinearPatternTests {
         let pattern = try LinearPattern("((a|b)+c?)*(x|y)")
         let text = String(repeating: "ab", count: 512 * 1024)
         #expect(text.utf8.count == 1 << 20)
-        let clock = ContinuousClock()
         var result = true
-        let elapsed = clock.measure { result = pattern.matchesWhole(text) }
+        let elapsed = threadCPUTime { result = pattern.matchesWhole(text) }
         #expect(!result)
         #expect(elapsed < .seconds(1), "took \(elapsed)")
         #expect(pattern.matchesWhole(text + "x"))
