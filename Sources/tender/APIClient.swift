@@ -49,8 +49,27 @@ struct APIClient {
         _ = try await send(.DELETE, path, query: [], body: nil)
     }
 
+    /// The largest JSON answer read; a full output is streamed instead (`download`).
+    static let maxAnswerBytes = 64 << 20
+
     /// Sends one request; non-2xx answers become CLIErrors carrying the controller's message.
     func send(_ method: HTTPMethod, _ path: String, query: [(String, String)], body: Data?) async throws -> Data {
+        var data = Data()
+        try await exchange(method, path, query: query, body: body, timeout: .seconds(120)) { response in
+            data = Data(buffer: try await response.body.collect(upTo: Self.maxAnswerBytes))
+        }
+        return data
+    }
+
+    /// Streams a (possibly huge) answer body to `each`, piece by piece, never holding it whole.
+    func download(_ path: String, query: [(String, String)], each: @escaping (ByteBuffer) throws -> Void) async throws {
+        try await exchange(.GET, path, query: query, body: nil, timeout: .hours(24)) { response in
+            for try await piece in response.body { try each(piece) }
+        }
+    }
+
+    private func exchange(_ method: HTTPMethod, _ path: String, query: [(String, String)], body: Data?, timeout: TimeAmount,
+                          read: (HTTPClientResponse) async throws -> Void) async throws {
         var components = URLComponents()
         components.queryItems = query.isEmpty ? nil : query.map { URLQueryItem(name: $0.0, value: $0.1) }
         let queryString = components.percentEncodedQuery.map { "?" + $0.replacingOccurrences(of: "+", with: "%2B") } ?? ""
@@ -66,13 +85,13 @@ struct APIClient {
         configuration.timeout = .init(connect: .seconds(10), read: .seconds(60))
         let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
         do {
-            let response = try await client.execute(request, timeout: .seconds(120))
-            let data = Data(buffer: try await response.body.collect(upTo: 64 << 20))
-            try await client.shutdown()
+            let response = try await client.execute(request, timeout: timeout)
             guard (200..<300).contains(response.status.code) else {
+                let data = Data(buffer: try await response.body.collect(upTo: 1 << 20))
                 throw Self.error(status: response.status, body: data)
             }
-            return data
+            try await read(response)
+            try await client.shutdown()
         } catch let error as CLIError {
             try? await client.shutdown()
             throw error

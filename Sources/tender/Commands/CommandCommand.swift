@@ -139,11 +139,17 @@ struct CommandCommand: AsyncParsableCommand {
         @Flag(help: "Byte for byte even when standard output is a terminal.") var raw = false
 
         func run() async throws {
-            let data = try await globals.client().send(.GET, "/v1/commands/\(PathComponent.escape(id))/output",
-                                                       query: [("instance", instance), ("stream", stderr ? "stderr" : "stdout")], body: nil)
+            let path = "/v1/commands/\(PathComponent.escape(id))/output"
+            let query = [("instance", instance), ("stream", stderr ? "stderr" : "stdout")]
             if raw || isatty(STDOUT_FILENO) == 0 {
-                FileHandle.standardOutput.write(data)
+                // Streamed: an output of any size passes through in pieces.
+                try await globals.client().download(path, query: query) { piece in
+                    FileHandle.standardOutput.write(Data(buffer: piece))
+                }
             } else {
+                // For a person's eyes: read whole (up to the answer limit) so escaping
+                // never splits a character between pieces.
+                let data = try await globals.client().send(.GET, path, query: query, body: nil)
                 FileHandle.standardOutput.write(Data(DisplayText.escaped(String(decoding: data, as: UTF8.self), multiLine: true).utf8))
             }
         }
