@@ -216,7 +216,17 @@ struct AgentWorkerTests {
     @Test func atMostMaxConcurrentRunAtOnceInArrivalOrder() async throws {
         try await withWorker(maxConcurrent: 2) { s in
             let log = s.file("log")
-            let runs = (1...6).map { Self.invocation($0, ["echo +$TENDER_COMMAND_ID >> \(log.path)", "sleep 1", "echo - >> \(log.path)"]) }
+            // Each pair meets before sleeping (run k waits, at most 20 s, until 2·⌈k/2⌉ runs
+            // have started), so the two slots overlap however slow the machine is: a
+            // worker that used one slot would leave the peak at 1, one that used three at 3.
+            let runs = (1...6).map { k in
+                Self.invocation(k, [
+                    "echo +$TENDER_COMMAND_ID >> \(log.path)",
+                    "for i in $(seq 200); do [ \"$(grep -c '^+' \(log.path))\" -ge \(2 * ((k + 1) / 2)) ] && break; sleep 0.1; done",
+                    "sleep 1",
+                    "echo - >> \(log.path)",
+                ])
+            }
             let started = ContinuousClock.now
             for run in runs { await s.worker.receive(run) }
             #expect(await s.recorder.wait(for: .seconds(30)) { messages in runs.allSatisfy { run in messages.contains { $0.result(for: run.invocationId) != nil } } })

@@ -13,17 +13,18 @@ struct HostileAgentTests {
     func flood(_ kind: String) async throws {
         try await withSandbox("hostile-\(kind)") { sandbox in
             let result = try await sandbox.run("bench-hostile-\(kind)", binary: "tender-bench",
-                                               ["hostile", "--flood", kind, "--agents", "3", "--seconds", "20", "-o", "json", "--quiet"],
-                                               environment: ["TMPDIR": sandbox.root.path], timeout: .seconds(180))
+                                               ["hostile", "--flood", kind, "--agents", "3", "--seconds", "45", "-o", "json", "--quiet"],
+                                               environment: ["TMPDIR": sandbox.root.path], timeout: .seconds(240))
             try #require(result.exitCode == 0, "\(result)")
             let line = try #require(result.stdout.split(separator: "\n").last.map(String.init), "\(result)")
             let json = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], "\(result)")
             func number(_ key: String) -> Double { (json[key] as? NSNumber)?.doubleValue ?? -1 }
-            // Cut off by the controller itself, before the flood's own 20 s deadline: by the
-            // flood guard, or, once the controller stopped reading the agent that does not
-            // read, by the heartbeat timeout (7 s, plus the sweep and a loaded machine).
+            // Cut off by the controller itself, before the flood's own 45 s deadline: by the
+            // flood guard (how soon depends on how far above the rate the flood gets on a
+            // loaded machine; 1–3 s alone) or, once the controller stopped reading an agent
+            // that does not read, by the heartbeat timeout.
             #expect(json["hostileClosed"] as? Bool == true, "the controller did not close the flooding connection: \(json)")
-            #expect(number("hostileClosedAfterSeconds") >= 0 && number("hostileClosedAfterSeconds") < 15, "\(json)")
+            #expect(number("hostileClosedAfterSeconds") >= 0 && number("hostileClosedAfterSeconds") < 40, "\(json)")
             #expect(number("framesSent") > 100, "the flood did not get going: \(json)")
             #expect(number("rssGrowthMB") >= 0 && number("rssGrowthMB") < Self.maxGrowthMB, "controller memory grew too much: \(json)")
             // Health answered every time it was asked during the flood, and there were checks.

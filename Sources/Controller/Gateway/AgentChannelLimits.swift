@@ -12,10 +12,12 @@ public struct AgentChannelLimits: Sendable, Equatable {
     /// Pings (and pongs) an agent may send in a burst, and per second after it.
     public var pingBurst: Int = 20
     public var pingsPerSecond: Double = 5
-    /// Messages (text or binary frames) an agent may send in a burst, and per second
-    /// after it. The burst holds a 1 GiB output upload (4,096 pieces) at full speed.
+    /// Frames carrying messages (text, binary, continuation) an agent may send in a
+    /// burst, and per second after it. The rate alone carries 512 MiB/s of output
+    /// pieces (256 KiB each); with the burst, two streams of 1 GiB each (8,192
+    /// pieces) go through even at 1 GiB/s.
     public var messageBurst: Int = 5_000
-    public var messagesPerSecond: Double = 1_000
+    public var messagesPerSecond: Double = 2_000
 
     public init() {}
 }

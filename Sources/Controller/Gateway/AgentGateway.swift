@@ -119,17 +119,18 @@ public final class AgentGateway: Service {
                     guard let instanceID = Self.instanceID(of: channel), let certificate = Self.peerCertificate(of: channel) else {
                         throw TenderError(.unauthorized, "client certificate names no instance")
                     }
-                    try channel.pipeline.syncOperations.addHandler(
-                        NIOWebSocketFrameAggregator(minNonFinalFragmentSize: 0, maxAccumulatedFrameCount: 256, maxAccumulatedFrameSize: ChannelProtocol.maxFrameSize)
-                    )
-                    // Flow control: reading stops while the agent does not take what is
-                    // written to it, writes are bounded, and floods are cut off.
+                    // Flow control, on frames as they arrive (before fragments are joined):
+                    // reading stops while the agent does not take what is written to it,
+                    // writes are bounded, and floods are cut off.
                     var channelLogger = logger
                     channelLogger[metadataKey: "instance"] = "\(instanceID)"
+                    let liveness = Liveness()
                     try channel.pipeline.syncOperations.addHandler(BackPressureHandler())
                     try channel.pipeline.syncOperations.addHandler(PendingWriteLimiter(maxPendingBytes: limits.maxPendingBytes, logger: channelLogger))
                     try channel.pipeline.syncOperations.addHandler(FloodGuard(limits: limits, logger: channelLogger))
-                    let liveness = Liveness()
+                    try channel.pipeline.syncOperations.addHandler(
+                        NIOWebSocketFrameAggregator(minNonFinalFragmentSize: 0, maxAccumulatedFrameCount: 256, maxAccumulatedFrameSize: ChannelProtocol.maxFrameSize)
+                    )
                     try channel.pipeline.syncOperations.addHandler(HeartbeatResponder(liveness: liveness))
                     let ws = try NIOAsyncChannel<WebSocketFrame, WebSocketFrame>(wrappingChannelSynchronously: channel)
                     return UpgradeResult.websocket(ws, instanceID: instanceID, certificate: certificate, liveness: liveness)

@@ -38,10 +38,16 @@ actor Dispatcher {
     /// `redeliveryDelay`, not on every pass.
     private var cancelSentAt: [String: Date] = [:]
 
+    /// When this controller began delivering. Agents cannot report to a controller
+    /// that is down, so an execution deadline never counts the time before: after
+    /// a long upgrade, agents get the whole margin to hand in what their spools hold.
+    let liveSince: Date
+
     init(store: any Store, registry: ConnectionRegistry, executionMargin: TimeInterval = Dispatcher.defaultExecutionMargin,
-         cancelGrace: TimeInterval = Dispatcher.defaultCancelGrace, logger: Logger) {
+         cancelGrace: TimeInterval = Dispatcher.defaultCancelGrace, liveSince: Date = Date(), logger: Logger) {
         self.store = store
         self.registry = registry
+        self.liveSince = liveSince
         self.executionMargin = executionMargin
         self.cancelGrace = cancelGrace
         self.logger = logger
@@ -149,7 +155,8 @@ actor Dispatcher {
             // agent vanished with it (or never reports). It must still end.
             let budget = executionBudget(command)
             for (i, inv) in invocations.enumerated() where inv.status == .inProgress || inv.status == .cancelling {
-                guard let started = inv.startedAt, now.timeIntervalSince(started) >= budget + executionMargin else { continue }
+                guard let started = inv.startedAt, now.timeIntervalSince(started) >= budget + executionMargin,
+                      now.timeIntervalSince(liveSince) >= executionMargin else { continue }
                 if let updated = try await transition(inv, from: [.inProgress, .cancelling], to: .timedOut, details: StatusDetails.executionTimedOut, now: now, ended: true) {
                     logger.warning("an invocation got no result within its steps' timeouts plus \(Int(executionMargin)) s; it ends TimedOut", metadata: [
                         "command": "\(command.id)", "instance": "\(inv.instanceID)"])
@@ -279,6 +286,17 @@ actor Dispatcher {
     private func transition(_ inv: InvocationState, from: Set<InvocationStatus>, to: InvocationStatus, details: String, now: Date, ended: Bool = false) async throws -> InvocationState? {
         try await store.transitionInvocation(commandID: inv.commandID, instanceID: inv.instanceID,
                                              InvocationTransition(from: from, to: to, details: details, endedAt: ended ? now : nil), at: now).map(InvocationState.init)
+    }
+
+    /// Recomputes a command's aggregate even if it has finished: a late result can
+    /// replace a cancel the controller presumed.
+    func refreshAggregate(commandID: String, now: Date = Date()) async {
+        do {
+            guard let command = try await store.command(id: commandID) else { return }
+            try await updateAggregate(command, try await store.invocationStates(commandID: commandID), now: now)
+        } catch {
+            logger.error("could not update a command's status", metadata: ["command": "\(commandID)", "error": "\(error)"])
+        }
     }
 
     /// The longest a command's invocation can run on an agent: the sum of its steps'

@@ -52,6 +52,25 @@ struct InvocationReports: Sendable {
         return (batch.indices.filter { !skipped.contains($0) }, skipped)
     }
 
+    /// Whether `result` replaces what is stored: a cancel the controller made on an
+    /// invocation it believed unstarted, for which the agent reports a real run.
+    static func overrides(_ result: InvocationResult, presumed current: InvocationRecord) -> Bool {
+        current.status == .cancelled && current.startedAt == nil && result.startedAt != nil
+    }
+
+    /// The status details kept from an agent's result: no terminal controls, short,
+    /// and never one of the details only the controller gives, which decide what
+    /// counts against MaxErrors (an agent must not turn its failure into a
+    /// non-error `Undeliverable` or `Delivery Timed Out`).
+    static func details(of result: InvocationResult) -> String {
+        let cleaned = DisplayText.clean(result.statusDetails, limit: maxStatusDetails)
+        switch result.status {
+        case .timedOut: return StatusDetails.executionTimedOut
+        case .failed where cleaned == StatusDetails.undeliverable: return StatusDetails.failed
+        default: return cleaned.isEmpty ? result.status.rawValue : cleaned
+        }
+    }
+
     /// Splits `<commandId>_<instanceId>` and checks the instance part is the sender:
     /// an agent may only report on its own invocations.
     func parse(_ invocationID: String, from instanceID: String) -> String? {
@@ -95,7 +114,7 @@ struct InvocationReports: Sendable {
 
     func chunk(_ chunk: InvocationOutputChunk, instanceID: String) async {
         guard let commandID = parse(chunk.invocationId, from: instanceID), let data = Data(base64Encoded: chunk.data),
-              chunk.offset >= 0, ["stdout", "stderr"].contains(chunk.stream) else {
+              chunk.offset >= 0, chunk.offset <= outputs.maxStreamBytes, ["stdout", "stderr"].contains(chunk.stream) else {
             logger.warning("dropped a malformed output piece", metadata: ["instance": "\(instanceID)"])
             return
         }
@@ -130,7 +149,7 @@ struct InvocationReports: Sendable {
             var outputNote: String?
             if let stdoutSize = result.stdoutSize, let stderrSize = result.stderrSize, stdoutSize > 0 || stderrSize > 0 {
                 guard let current = try await store.invocation(commandID: commandID, instanceID: instanceID) else { return .stored }
-                if current.status.isTerminal { return .stored }
+                if current.status.isTerminal, !Self.overrides(result, presumed: current) { return .stored }
                 let heldOut = try outputs.partSize(commandID: commandID, instanceID: instanceID, stream: "stdout")
                 let heldErr = try outputs.partSize(commandID: commandID, instanceID: instanceID, stream: "stderr")
                 // What is past the cap is never stored, so it is not waited for.
@@ -148,6 +167,7 @@ struct InvocationReports: Sendable {
                         logger.error("storing a result without its full output", metadata: ["invocation": "\(result.invocationId)", "reason": "\(reason)"])
                         outputNote = "\n[tender: the full output was not stored on the controller: \(reason)]\n"
                         blob = nil
+                        outputs.discardParts(commandID: commandID, instanceID: instanceID)
                     }
                 }
             } else {
@@ -158,15 +178,32 @@ struct InvocationReports: Sendable {
             // Inline output is cut here too: the agent's word on limits is not trusted.
             let inlineOut = OutputLimits.inline(result.stdout, limit: OutputLimits.inlineStdout + OutputLimits.truncationMarker.count).text
             let inlineErr = OutputLimits.inline(result.stderr + (outputNote ?? ""), limit: OutputLimits.inlineStderr + OutputLimits.truncationMarker.count).text
-            // Shown in tables and matched by scripts: no terminal controls, and short.
-            let details = DisplayText.clean(result.statusDetails, limit: Self.maxStatusDetails)
+            let details = Self.details(of: result)
             // Applies only while the invocation is open; nil means it was already
             // finished (a repeated result) or is unknown: either way, nothing to keep.
-            let stored = try await updates.submit(InvocationUpdate(commandID: commandID, instanceID: instanceID, transition: InvocationTransition(
+            let transition = InvocationTransition(
                 from: [.pending, .delayed, .inProgress, .cancelling], to: result.status, details: details,
                 responseCode: result.responseCode, stdout: inlineOut, stderr: inlineErr, outputBlob: blob,
-                startedAt: result.startedAt ?? now, endedAt: result.endedAt)))
-            if stored { dispatcher.requestPass(commandID: commandID) }
+                startedAt: result.startedAt ?? now, endedAt: result.endedAt)
+            let stored = try await updates.submit(InvocationUpdate(commandID: commandID, instanceID: instanceID, transition: transition))
+            if stored {
+                dispatcher.requestPass(commandID: commandID)
+            } else if let current = try await store.invocation(commandID: commandID, instanceID: instanceID) {
+                if Self.overrides(result, presumed: current) {
+                    // The controller cancelled it believing it had not started, but the agent
+                    // ran it (its start was still on its way): what really happened wins.
+                    var replacing = transition
+                    replacing.from = [.cancelled]
+                    if try await store.transitionInvocation(commandID: commandID, instanceID: instanceID, replacing, at: now) != nil {
+                        logger.notice("an invocation cancelled before its start was heard had run; its result replaces the cancel",
+                                      metadata: ["invocation": "\(result.invocationId)", "status": "\(result.status.rawValue)"])
+                        await dispatcher.refreshAggregate(commandID: commandID, now: now)
+                    }
+                } else if current.status != result.status {
+                    logger.notice("dropped a late result: the invocation had already ended", metadata: [
+                        "invocation": "\(result.invocationId)", "stored": "\(current.status.rawValue)/\(current.statusDetails)", "reported": "\(result.status.rawValue)"])
+                }
+            }
             outputRounds.forget(result.invocationId)
             return .stored
         } catch {

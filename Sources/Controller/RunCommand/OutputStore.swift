@@ -53,10 +53,21 @@ public struct OutputStore: Sendable {
         let handle = try FileHandle(forWritingTo: part)
         defer { try? handle.close() }
         let held = Int(try handle.seekToEnd())
+        // `offset` is the agent's word: checked before any arithmetic on it (a huge
+        // one must not overflow), and `held` is at most the cap.
+        guard offset >= 0, offset <= held else { return held }
         let end = min(offset + data.count, maxStreamBytes)
-        guard offset <= held, end > held else { return held }
+        guard end > held else { return held }
         try handle.write(contentsOf: data.dropFirst(held - offset).prefix(end - held))
         return end
+    }
+
+    /// Removes the partial files of an invocation whose result was stored without them.
+    func discardParts(commandID: String, instanceID: String) {
+        for stream in ["stdout", "stderr"] {
+            guard let part = try? file(commandID: commandID, instanceID: instanceID, stream: stream).appendingPathExtension("part") else { continue }
+            try? FileManager.default.removeItem(at: part)
+        }
     }
 
     /// Bytes held so far in the stream's partial file.

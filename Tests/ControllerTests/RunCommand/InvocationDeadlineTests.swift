@@ -28,13 +28,13 @@ struct InvocationDeadlineTests {
 
     /// A migrated SQLite store, a dispatcher with margin 5 s and grace 3 s, and an
     /// output store capped at 1,024 bytes per stream, all removed afterwards.
-    func withSetup(_ body: (Setup) async throws -> Void) async throws {
+    func withSetup(liveSince: Date = .distantPast, _ body: (Setup) async throws -> Void) async throws {
         try await TestDatabase.with(.sqlite) { database in
             let store = try await database.open()
             let dataDir = URL(fileURLWithPath: database.location).deletingLastPathComponent()
             do {
                 try await store.migrate()
-                let dispatcher = Dispatcher(store: store, registry: ConnectionRegistry(), executionMargin: 5, cancelGrace: 3, logger: Self.logger)
+                let dispatcher = Dispatcher(store: store, registry: ConnectionRegistry(), executionMargin: 5, cancelGrace: 3, liveSince: liveSince, logger: Self.logger)
                 let outputs = OutputStore(dataDirectory: dataDir, maxStreamBytes: 1024)
                 let reports = InvocationReports(store: store, outputs: outputs, dispatcher: dispatcher, logger: Self.logger)
                 try await body(Setup(store: store, dispatcher: dispatcher, outputs: outputs, reports: reports))
@@ -95,6 +95,19 @@ struct InvocationDeadlineTests {
             #expect(command.status == .failed, "an execution timeout is an error")
             #expect(command.errorCount == 1)
             #expect(command.finishedAt == at(deadline))
+        }
+    }
+
+    @Test("the execution deadline does not count time the controller was down: after a start, the agents get the margin first")
+    func deadlineWaitsForTheMarginAfterAStart() async throws {
+        // The controller came up at 100 s; the invocation started at 1 s with a 5 s step.
+        try await withSetup(liveSince: at(100)) { s in
+            let id = try await insertCommand(s.store, stepTimeouts: [5], targets: 1)
+            try await send(s.store, id, instance(0), sent: 0, started: 1)
+            await s.dispatcher.kick(commandID: id, now: at(104.9))
+            #expect(try await status(s.store, id, instance(0)) == "InProgress/InProgress", "the agent may still hand in its spooled result")
+            await s.dispatcher.kick(commandID: id, now: at(105))
+            #expect(try await status(s.store, id, instance(0)) == "TimedOut/Execution Timed Out")
         }
     }
 
@@ -170,6 +183,60 @@ struct InvocationDeadlineTests {
         InvocationResult(invocationId: RunInvocation.id(commandID: commandID, instanceID: instanceID), status: .success,
                          statusDetails: StatusDetails.success, responseCode: 0, stdout: "inline\n", stderr: "inline err\n",
                          startedAt: at(1), endedAt: at(2), stdoutSize: stdoutSize, stderrSize: 0)
+    }
+
+    @Test("a result from an agent that ran an invocation the controller cancelled as unstarted replaces the cancel")
+    func aRealRunReplacesAPresumedCancel() async throws {
+        try await withSetup { s in
+            let id = try await insertCommand(s.store, stepTimeouts: [60], targets: 1)
+            // Sent; its start notice has not been written when the operator cancels.
+            try await send(s.store, id, instance(0), sent: 0, started: nil)
+            #expect(try await s.store.requestCancel(commandID: id, at: at(3)))
+            await s.dispatcher.kick(commandID: id, now: at(3))
+            #expect(try await status(s.store, id, instance(0)) == "Cancelled/Cancelled")
+            #expect(try await s.store.command(id: id)?.status == .cancelled)
+
+            // The agent had run it: started at 1 s, ended Success at 2 s.
+            #expect(await s.reports.result(result(id, instance(0), stdoutSize: 0), instanceID: instance(0)) == .stored)
+            #expect(try await status(s.store, id, instance(0)) == "Success/Success")
+            let command = try #require(try await s.store.command(id: id))
+            #expect(command.status == .success, "the command's status follows what really happened")
+
+            // A cancel the agent itself reported (it never started) is not replaced.
+            let second = try await insertCommand(s.store, stepTimeouts: [60], targets: 1)
+            try await send(s.store, second, instance(0), sent: 0, started: nil)
+            #expect(try await s.store.requestCancel(commandID: second, at: at(3)))
+            await s.dispatcher.kick(commandID: second, now: at(3))
+            var unstarted = result(second, instance(0), stdoutSize: 0)
+            unstarted.startedAt = nil
+            #expect(await s.reports.result(unstarted, instanceID: instance(0)) == .stored)
+            #expect(try await status(s.store, second, instance(0)) == "Cancelled/Cancelled")
+        }
+    }
+
+    @Test("an agent cannot claim the controller's own details that decide MaxErrors")
+    func agentDetailsCannotDodgeMaxErrors() {
+        func details(_ status: InvocationStatus, _ text: String) -> String {
+            InvocationReports.details(of: InvocationResult(invocationId: "x", status: status, statusDetails: text, responseCode: 1,
+                                                           stdout: "", stderr: "", startedAt: nil, endedAt: Date()))
+        }
+        #expect(details(.failed, StatusDetails.undeliverable) == StatusDetails.failed)
+        #expect(details(.timedOut, StatusDetails.deliveryTimedOut) == StatusDetails.executionTimedOut)
+        #expect(details(.failed, "Failed\u{1B}[31m") == "Failed[31m")
+        #expect(details(.success, "") == "Success")
+    }
+
+    @Test("an output piece at an absurd offset is dropped, not a crash")
+    func hugeOffsetIsDropped() async throws {
+        try await withSetup { s in
+            let id = try await insertCommand(s.store, stepTimeouts: [60], targets: 1)
+            try await send(s.store, id, instance(0), sent: 0, started: 1)
+            let held = try s.outputs.appendChunk(commandID: id, instanceID: instance(0), stream: "stdout", offset: Int.max, data: Data("x".utf8))
+            #expect(held == 0)
+            await s.reports.chunk(InvocationOutputChunk(invocationId: RunInvocation.id(commandID: id, instanceID: instance(0)), stream: "stdout",
+                                                        offset: Int.max, data: Data("x".utf8).base64EncodedString()), instanceID: instance(0))
+            #expect(try s.outputs.partSize(commandID: id, instanceID: instance(0), stream: "stdout") == 0)
+        }
     }
 
     @Test("a result whose output never arrives is stored without it after eight requests, saying so in stderr")
