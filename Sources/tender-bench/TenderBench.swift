@@ -174,7 +174,7 @@ struct Hostile: AsyncParsableCommand {
     @Option(help: "Well-behaved agents beside the hostile one.")
     var agents = 5
 
-    @Option(help: "pings (each asks for a pong) or messages (each answered with an error).")
+    @Option(help: "pings (each asks for a pong), messages (well-formed, each answered) or garbage (malformed JSON).")
     var flood = "pings"
 
     @Option(help: "The longest the flood goes on if the controller does not close it, in seconds.")
@@ -182,7 +182,7 @@ struct Hostile: AsyncParsableCommand {
 
     func validate() throws {
         guard agents >= 1, agents <= 1000 else { throw ValidationError("--agents must be between 1 and 1000") }
-        guard ["pings", "messages"].contains(flood) else { throw ValidationError("--flood must be pings or messages") }
+        guard ["pings", "messages", "garbage"].contains(flood) else { throw ValidationError("--flood must be pings, messages or garbage") }
         guard seconds >= 1, seconds <= 600 else { throw ValidationError("--seconds must be between 1 and 600") }
     }
 

@@ -41,8 +41,13 @@ struct HostileAgentTests {
         try await flood("pings")
     }
 
-    @Test("an agent flooding messages the controller must answer, without reading, is disconnected; the rest is unaffected")
+    @Test("an agent flooding well-formed messages the controller must answer, without reading, is disconnected; the rest is unaffected")
     func messageFlood() async throws {
         try await flood("messages")
+    }
+
+    @Test("an agent sending malformed messages is disconnected after a few; the rest is unaffected")
+    func garbageFlood() async throws {
+        try await flood("garbage")
     }
 }

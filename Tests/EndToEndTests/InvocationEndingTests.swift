@@ -16,21 +16,6 @@ struct InvocationEndingTests {
 
     static let terminal: Set<String> = ["Success", "Failed", "TimedOut", "Cancelled"]
 
-    /// A controller started with `controllerFlags` and `count` registered, Online agents.
-    func fleet(_ sb: Sandbox, count: Int, heartbeat: Heartbeat = .fast, controllerFlags: [String] = []) async throws -> (ControllerHandle, [AgentHandle], [ManagedProcess]) {
-        let controller = try await sb.startController(heartbeat: heartbeat, extraArguments: controllerFlags)
-        let activation = try await sb.createActivation(controller, limit: count)
-        var agents: [AgentHandle] = []
-        var runs: [ManagedProcess] = []
-        for i in 0..<count {
-            let agent = try await sb.registerAgent("agent\(i)", with: controller, activation: activation)
-            agents.append(agent)
-            runs.append(try sb.startAgent(agent))
-        }
-        _ = try await sb.waitFor("Online", agents.map(\.instanceID), on: controller, timeout: .seconds(30))
-        return (controller, agents, runs)
-    }
-
     /// `tender command send --document Tender-RunShellScript ARGS` (without `--wait`), requiring exit 0.
     func send(_ sb: Sandbox, _ controller: ControllerHandle, _ arguments: [String]) async throws -> Command {
         let result = try await sb.tender(controller, ["command", "send", "--document", "Tender-RunShellScript"] + arguments)
@@ -120,7 +105,7 @@ extension InvocationEndingTests {
     func executionDeadline() async throws {
         try await withSandbox("exec-deadline") { sb in
             try await withSleepers(sb) { sleepers in
-                let (controller, _, runs) = try await fleet(sb, count: 1, controllerFlags: ["--execution-deadline-margin", "5"])
+                let (controller, _, runs) = try await sb.startFleet(count: 1, controllerFlags: ["--execution-deadline-margin", "5"])
                 let sent = try await send(sb, controller, ["--target", "*", "--param", "commands=\(sleepers.line("a"))", "--param", "executionTimeout=10"])
                 let running = try await waitFor("the script to start", sb, controller, sent.commandId, timeout: .seconds(20)) {
                     $0.invocations?.first?.startedAt != nil
@@ -155,7 +140,7 @@ extension InvocationEndingTests {
     func rolloutBehindAStuckInvocation() async throws {
         try await withSandbox("stuck-rollout") { sb in
             try await withSleepers(sb) { sleepers in
-                let (controller, agents, runs) = try await fleet(sb, count: 2, controllerFlags: ["--execution-deadline-margin", "5"])
+                let (controller, agents, runs) = try await sb.startFleet(count: 2, controllerFlags: ["--execution-deadline-margin", "5"])
                 let claim = sb.url("first-claimed")
                 // The first to run claims the slot and hangs; the second just answers.
                 let script = "if mkdir \(claim.path) 2>/dev/null; then \(sleepers.line("first")); fi; echo second"
@@ -195,7 +180,7 @@ extension InvocationEndingTests {
             try await withSleepers(sb) { sleepers in
                 // A heartbeat timeout longer than the test's frozen phase: the frozen agent
                 // stays connected, so only the new rules can end its invocations.
-                let (controller, agents, runs) = try await fleet(sb, count: 1, heartbeat: .defaults, controllerFlags: [
+                let (controller, agents, runs) = try await sb.startFleet(count: 1, heartbeat: .defaults, controllerFlags: [
                     "--cancel-grace", "3", "--heartbeat-interval", "2", "--heartbeat-timeout", "29",
                 ])
                 let agent = runs[0]
@@ -308,7 +293,7 @@ extension InvocationEndingTests {
     @Test("--max-output-bytes 65536 and a 1 MB script output: Success, 65536 bytes kept plus the truncation note")
     func outputOverTheCap() async throws {
         try await withSandbox("output-cap") { sb in
-            let (controller, agents, _) = try await fleet(sb, count: 1, controllerFlags: ["--max-output-bytes", "65536"])
+            let (controller, agents, _) = try await sb.startFleet(count: 1, controllerFlags: ["--max-output-bytes", "65536"])
             let result = try await sb.tender(controller, ["command", "send", "--document", "Tender-RunShellScript", "--target", "*",
                                                           "--param", "commands=head -c 1000000 /dev/zero | tr '\\0' 'x'", "--wait"])
             #expect(result.exitCode == 0, "\(result)")
@@ -328,7 +313,7 @@ extension InvocationEndingTests {
     func deregistrationEndsInvocations() async throws {
         try await withSandbox("deregister") { sb in
             try await withSleepers(sb) { sleepers in
-                let (controller, agents, runs) = try await fleet(sb, count: 3)
+                let (controller, agents, runs) = try await sb.startFleet(count: 3)
                 // agent2 is offline: its invocation waits (Pending/Delayed).
                 try await runs[2].kill9()
                 _ = try await sb.waitFor("ConnectionLost", [agents[2].instanceID], on: controller, timeout: .seconds(15))
@@ -371,7 +356,7 @@ extension InvocationEndingTests {
     @Test("a command that resolves to more than one frame is refused: HTTP 413, exit 2, the bytes over the limit; nothing stored")
     func oversizeCommandIsRefused() async throws {
         try await withSandbox("oversize-command") { sb in
-            let (controller, _, _) = try await fleet(sb, count: 1)
+            let (controller, _, _) = try await sb.startFleet(count: 1)
             // A 100 kB value (under the 1 MiB request limit) referenced 11 times: 1.1 MB resolved.
             let file = sb.url("Copies.yaml")
             let lines = (0..<11).map { _ in "      - \"echo {{ blob }}\"" }.joined(separator: "\n")

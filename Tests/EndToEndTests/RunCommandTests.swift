@@ -36,21 +36,6 @@ struct RunCommandTests {
         }
     }
 
-    /// A controller and `count` registered, Online agents.
-    func fleet(_ sb: Sandbox, count: Int) async throws -> (ControllerHandle, [AgentHandle], [ManagedProcess]) {
-        let controller = try await sb.startController()
-        let activation = try await sb.createActivation(controller, limit: count)
-        var agents: [AgentHandle] = []
-        var runs: [ManagedProcess] = []
-        for i in 0..<count {
-            let agent = try await sb.registerAgent("agent\(i)", with: controller, activation: activation)
-            agents.append(agent)
-            runs.append(try sb.startAgent(agent))
-        }
-        _ = try await sb.waitFor("Online", agents.map(\.instanceID), on: controller, timeout: .seconds(30))
-        return (controller, agents, runs)
-    }
-
     func send(_ sb: Sandbox, _ controller: ControllerHandle, _ arguments: [String]) async throws -> (CommandResult, Command) {
         let result = try await sb.tender(controller, ["command", "send", "--document", "Tender-RunShellScript"] + arguments)
         return (result, try Self.decodeCommand(result))
@@ -63,7 +48,7 @@ struct RunCommandTests {
     @Test("three agents run echo hi; rate control; MaxErrors; execution timeout; large output; cancel")
     func runCommandOnAFleet() async throws {
         try await withSandbox("runcommand") { sb in
-            let (controller, agents, _) = try await fleet(sb, count: 3)
+            let (controller, agents, _) = try await sb.startFleet(count: 3)
 
             // 1. echo hi everywhere.
             let (hiResult, hi) = try await send(sb, controller, ["--target", "*", "--param", "commands=echo hi", "--wait"])
@@ -132,7 +117,7 @@ struct RunCommandTests {
     @Test("a command waits for an offline agent, runs when it reconnects, and times out on delivery otherwise")
     func offlineAgents() async throws {
         try await withSandbox("offline") { sb in
-            let (controller, agents, runs) = try await fleet(sb, count: 2)
+            let (controller, agents, runs) = try await sb.startFleet(count: 2)
             try await runs[0].kill9()
             try await runs[1].kill9()
             _ = try await sb.waitFor("ConnectionLost", agents.map(\.instanceID), on: controller, timeout: .seconds(15))
@@ -161,7 +146,7 @@ struct RunCommandTests {
     @Test("kill -9 of an agent mid-command: Failed with a reason, never run twice")
     func agentCrashMidCommand() async throws {
         try await withSandbox("crash") { sb in
-            let (controller, agents, runs) = try await fleet(sb, count: 1)
+            let (controller, agents, runs) = try await sb.startFleet(count: 1)
             let counter = sb.url("runs.count")
             let (_, command) = try await send(sb, controller, ["--target", "*", "--param", "commands=echo run >> \(counter.path); sleep 30"])
             _ = try await eventually("the script to start", timeout: .seconds(20)) {
@@ -185,7 +170,7 @@ struct RunCommandTests {
     @Test("bad sends are refused with exit 2 and a message; nothing is stored")
     func refusedSends() async throws {
         try await withSandbox("badsend") { sb in
-            let (controller, _, _) = try await fleet(sb, count: 1)
+            let (controller, _, _) = try await sb.startFleet(count: 1)
             let cases: [([String], String)] = [
                 (["--target", "*"], "commands"),
                 (["--target", "*", "--param", "commands=true", "--param", "executionTimeout=abc"], "executionTimeout"),
@@ -210,7 +195,7 @@ extension RunCommandTests {
     @Test("kill -9 of the controller during a fan-out to 50 agents: every invocation ends once, no script runs twice")
     func controllerCrashDuringFanOut() async throws {
         try await withSandbox("fanout-crash") { sb in
-            let (controller, agents, _) = try await fleet(sb, count: 50)
+            let (controller, agents, _) = try await sb.startFleet(count: 50)
             let marks = sb.url("marks")
             try FileManager.default.createDirectory(at: marks, withIntermediateDirectories: true)
             // A window of 10 spreads the fan-out over time, so the crash lands in the middle of it.
@@ -252,7 +237,7 @@ extension RunCommandTests {
     @Test("a custom document runs at the version it had when sent, and every status change is an event")
     func customDocumentAndEvents() async throws {
         try await withSandbox("customdoc") { sb in
-            let (controller, agents, _) = try await fleet(sb, count: 1)
+            let (controller, agents, _) = try await sb.startFleet(count: 1)
             let file = sb.url("Greet.yaml")
             try """
             schemaVersion: "2.2"
@@ -297,7 +282,7 @@ extension RunCommandTests {
     @Test("output of a running invocation can be followed before it ends")
     func outputStreamsWhileRunning() async throws {
         try await withSandbox("streaming") { sb in
-            let (controller, _, _) = try await fleet(sb, count: 1)
+            let (controller, _, _) = try await sb.startFleet(count: 1)
             let (_, command) = try await send(sb, controller, ["--target", "*", "--param", "commands=echo first", "--param", "commands=sleep 8", "--param", "commands=echo second"])
             let running = try await eventually("the first line while the command still runs", timeout: .seconds(10), every: .milliseconds(250)) {
                 let c = try await show(sb, controller, command.commandId)

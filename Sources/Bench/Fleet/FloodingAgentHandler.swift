@@ -15,8 +15,11 @@ final class FloodingAgentHandler: ChannelInboundHandler, RemovableChannelHandler
     enum Kind: String, Sendable, Codable {
         /// WebSocket pings, each of which asks for a pong.
         case pings
-        /// Malformed messages, each of which the controller answers with an error.
+        /// Results for an invocation that is not the agent's own: well-formed, and each
+        /// answered (`resultStored`, so a real agent would drop it) without any store work.
         case messages
+        /// Malformed JSON, which no real agent sends.
+        case garbage
     }
 
     let kind: Kind
@@ -75,6 +78,13 @@ final class FloodingAgentHandler: ChannelInboundHandler, RemovableChannelHandler
         }
     }
 
+    /// Encoded once: a result for another instance's invocation.
+    static let foreignResult: [UInt8] = {
+        let result = InvocationResult(invocationId: "00000000-0000-0000-0000-000000000000_mi-00000000000000000", status: .success,
+                                      statusDetails: "Success", responseCode: 0, stdout: "", stderr: "", startedAt: nil, endedAt: Date())
+        return (try? [UInt8](ChannelCodec().encode(.invocationResult(result)))) ?? Array(#"{"type":"#.utf8)
+    }()
+
     private func frame(allocator: ByteBufferAllocator) -> WebSocketFrame {
         switch kind {
         case .pings:
@@ -82,6 +92,8 @@ final class FloodingAgentHandler: ChannelInboundHandler, RemovableChannelHandler
             payload.writeInteger(UInt64(0x7465_6e64_6572_2121))
             return WebSocketFrame(fin: true, opcode: .ping, maskKey: .random(), data: payload)
         case .messages:
+            return WebSocketFrame(fin: true, opcode: .text, maskKey: .random(), data: allocator.buffer(bytes: Self.foreignResult))
+        case .garbage:
             return WebSocketFrame(fin: true, opcode: .text, maskKey: .random(), data: allocator.buffer(string: #"{"type":"#))
         }
     }

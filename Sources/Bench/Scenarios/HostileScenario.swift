@@ -30,7 +30,7 @@ public struct HostileScenario: Sendable {
     public let seconds: Int
 
     /// - Parameters:
-    ///   - kind: `pings` or `messages`.
+    ///   - kind: `pings`, `messages` or `garbage`.
     ///   - seconds: the longest the flood goes on if the controller never closes it.
     public init(options: BenchOptions, kind: String, seconds: Int) {
         self.options = options
@@ -40,7 +40,7 @@ public struct HostileScenario: Sendable {
 
     public func run() async throws -> Result {
         guard let flood = FloodingAgentHandler.Kind(rawValue: kind) else {
-            throw TenderError.validation("--flood must be pings or messages, got '\(kind)'")
+            throw TenderError.validation("--flood must be pings, messages or garbage, got '\(kind)'")
         }
         return try await BenchEnvironment.run(options) { env in
             let api = try await env.api()
@@ -59,7 +59,9 @@ public struct HostileScenario: Sendable {
                 while !Task.isCancelled {
                     if let rss = try? ProcessStats.read(pid: pid).rssBytes { peak.withLockedValue { $0 = max($0, rss) } }
                     let started = ContinuousClock.now
-                    let ok = (try? await api.health(timeout: .seconds(2))) != nil
+                    let ok = (try? await api.health(timeout: .seconds(5))) != nil
+                    // A check cut short because the watch ended says nothing about the controller.
+                    if Task.isCancelled { break }
                     let ms = (ContinuousClock.now - started).seconds * 1000
                     health.withLockedValue { $0 = ($0.checks + 1, $0.failures + (ok ? 0 : 1), max($0.maxMs, ms)) }
                     try? await Task.sleep(for: .milliseconds(100))

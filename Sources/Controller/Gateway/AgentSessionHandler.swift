@@ -115,6 +115,7 @@ final class AgentSessionHandler: Sendable {
                     return
                 }
 
+                var session = SessionState()
                 while let frame = try await iterator.next() {
                     switch frame.opcode {
                     case .ping:
@@ -122,7 +123,12 @@ final class AgentSessionHandler: Sendable {
                     case .pong:
                         break
                     case .text:
-                        try await handle(text: frame.unmaskedData, instanceID: instanceID, key: certificate.publicKey, outbound: outbound, logger: logger)
+                        try await handle(text: frame.unmaskedData, instanceID: instanceID, key: certificate.publicKey, session: &session, outbound: outbound, logger: logger)
+                        if session.malformed > Self.maxMalformedMessages {
+                            logger.warning("closed the channel of an agent that keeps sending malformed messages", metadata: ["count": "\(session.malformed)", "peer": "\(peer ?? "?")"])
+                            try await close(outbound, code: ChannelProtocol.closeProtocolError, reason: "too many malformed messages")
+                            return
+                        }
                     case .connectionClose:
                         try? await close(outbound, code: 1000, reason: "")
                         return
@@ -167,18 +173,40 @@ final class AgentSessionHandler: Sendable {
         return nil
     }
 
-    private func handle(text: ByteBuffer, instanceID: String, key: Certificate.PublicKey, outbound: NIOAsyncChannelOutboundWriter<WebSocketFrame>, logger: Logger) async throws {
+    /// What one session remembers about its agent's behaviour.
+    struct SessionState {
+        var malformed = 0
+        var lastRenewal: ContinuousClock.Instant?
+    }
+
+    /// Malformed messages a session answers before it closes the channel: a real
+    /// agent never sends one, so a stream of them is a broken or hostile peer.
+    static let maxMalformedMessages = 10
+    /// The shortest time between two certificate renewals on one channel: each signs
+    /// a certificate and writes the store.
+    static let renewalInterval: Duration = .seconds(10)
+    /// Per-message warnings at most once per reason every 10 s (a flood must not fill the disk).
+    let logThrottle = LogThrottle()
+
+    private func handle(text: ByteBuffer, instanceID: String, key: Certificate.PublicKey, session: inout SessionState,
+                        outbound: NIOAsyncChannelOutboundWriter<WebSocketFrame>, logger: Logger) async throws {
         let message: ChannelMessage
         let id: String?
         do {
             (message, id) = try codec.decode(Data(buffer: text))
         } catch let error as TenderError {
-            logger.warning("malformed message from agent", metadata: ["error": "\(error.message)"])
+            session.malformed += 1
+            logThrottle.log(logger, .warning, reason: "malformed message", "malformed message from agent", metadata: ["error": "\(error.message)"])
             try await send(.error(Notice(code: error.code.rawValue, message: error.message)), outbound)
             return
         }
         switch message {
         case .renewCertificate(let request):
+            if let last = session.lastRenewal, ContinuousClock.now - last < Self.renewalInterval {
+                try await send(.error(Notice(code: TenderError.Code.tooManyAttempts.rawValue, message: "a certificate was renewed on this channel less than \(Self.renewalInterval) ago")), outbound, id: id)
+                return
+            }
+            session.lastRenewal = .now
             do {
                 guard let current = try await store.instance(id: instanceID), current.state == .active else {
                     throw TenderError(.instanceDeregistered, "instance \(instanceID) was deregistered")

