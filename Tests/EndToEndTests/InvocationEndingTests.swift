@@ -278,8 +278,22 @@ extension InvocationEndingTests {
                 // The first ends; the agent starts the one it still holds, says so, and is told to stop.
                 let cancelBusy = try await sb.tender(controller, ["command", "cancel", busy.commandId])
                 #expect(cancelBusy.exitCode == 0, "\(cancelBusy)")
-                try await eventually("the agent to start the invocation it still had queued", timeout: .seconds(20), every: .milliseconds(100)) {
-                    FileManager.default.fileExists(atPath: sleepers.pidFile("queued").path) ? true : nil
+                // Read from the agent's own log: the controller's cancel can reach it before
+                // the script has even written its pid file.
+                let queuedID = "\(queued.commandId)_\(agent.instanceID)"
+                func agentSaid(_ text: String) -> Bool {
+                    run.stderr.split(separator: "\n").contains { $0.contains(text) && $0.contains(queuedID) }
+                }
+                do {
+                    try await eventually("the agent to start the invocation it still had queued", timeout: .seconds(20), every: .milliseconds(100)) {
+                        agentSaid("invocation started") ? true : nil
+                    }
+                    try await eventually("the controller to tell the agent to stop it", timeout: .seconds(20), every: .milliseconds(100)) {
+                        agentSaid("cancelling a running invocation") ? true : nil
+                    }
+                } catch {
+                    Issue.record("\(error); agent log:\n\(run.logTail())")
+                    throw error
                 }
                 try await eventually("the started, cancelled script to be stopped", timeout: .seconds(20), every: .milliseconds(200)) {
                     sleepers.isRunning("queued") ? nil : true
