@@ -6,7 +6,7 @@ import Glibc
 #endif
 
 /// The agent's durable record of work, so that a crash or restart of either side
-/// loses nothing and runs nothing twice (DESIGN.md, delivery semantics).
+/// loses nothing and runs nothing twice (docs/run-command.md, "Never lost").
 ///
 /// Every step is a file written atomically and synced before the agent tells the
 /// controller about it:

@@ -6,7 +6,7 @@ import SystemPackage
 
 /// The agent's side of Run Command: takes work from the channel, spools it, runs it
 /// (at most `maxConcurrent` at once, the rest in arrival order) and reports on it
-/// until the controller confirms it stored the result (DESIGN.md, delivery semantics).
+/// until the controller confirms it stored the result (docs/run-command.md, "Never lost").
 ///
 /// The spool is the source of truth; memory only holds what is queued and running.
 /// So the channel can come and go freely: a message that cannot be sent is simply
@@ -25,7 +25,7 @@ public actor AgentWorker {
     public static let defaultResendCap: Duration = .seconds(300)
 
     /// What an invocation that a crash, kill or reboot cut short reports. It is never
-    /// run again: a script half done may not be safe to start over (DESIGN.md).
+    /// run again: a script half done may not be safe to start over (docs/run-command.md).
     public static let defaultRebootCommand = ["/sbin/shutdown", "-r", "now"]
     public static let interruptedMessage = "the agent stopped while this invocation was running (crash, kill or reboot); it was not run again"
 
