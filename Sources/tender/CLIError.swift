@@ -1,4 +1,4 @@
-/// An error the CLI reports as one line on stderr with SPEC.md's exit code.
+/// An error the CLI reports as one line on stderr with the CLI's exit code (0 ok, 1 failed, 2 usage or validation, 3 unreachable or not authorized).
 struct CLIError: Error {
     /// 1: the operation ran and failed; 2: usage or validation; 3: cannot reach or authenticate.
     var exitCode: Int32

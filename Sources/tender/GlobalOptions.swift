@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
 
-/// SPEC.md's global options, each with its environment variable.
+/// The global options, each with its environment variable.
 struct GlobalOptions: ParsableArguments {
     @Option(help: "Controller API URL (env TENDER_ADDR).")
     var addr: String?

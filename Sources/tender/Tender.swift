@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import Shared
 
-/// The operator CLI. Its own entry point maps every failure to SPEC.md's exit
+/// The operator CLI. Its own entry point maps every failure to the CLI's exit
 /// codes (argument-parser would use 64 for usage errors).
 @main
 struct Tender: AsyncParsableCommand {

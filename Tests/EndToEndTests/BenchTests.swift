@@ -2,7 +2,7 @@ import Foundation
 import Testing
 
 /// `tender-bench` at a small scale, so the benchmark itself cannot rot: every
-/// scenario runs end to end against real processes and prints the fields SPEC.md
+/// scenario runs end to end against real processes and prints the documented fields
 /// names. The figures are not judged here (debug builds, a busy test machine); the
 /// README's Performance section has the release figures.
 @Suite("tender-bench", .serialized)

@@ -3,7 +3,7 @@ import NIOCore
 import NIOPosix
 import Shared
 
-/// Everything `tender-controller serve` can be told, with SPEC.md's defaults.
+/// Everything `tender-controller serve` can be told, with the documented defaults (`tender-controller serve --help`, docs/security.md).
 public struct ControllerConfiguration: Sendable {
     public var dataDirectory: URL = URL(fileURLWithPath: "/var/lib/tender")
     public var agentListen: HostPort = HostPort(host: "0.0.0.0", port: 8443)

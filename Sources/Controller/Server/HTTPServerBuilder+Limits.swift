@@ -13,42 +13,23 @@ extension HTTPServerBuilder {
     static func limitedTLS(tlsConfiguration: TLSConfiguration, guard connectionGuard: ConnectionGuard) throws -> HTTPServerBuilder {
         .init { responder in
             let http = HTTP1Channel(responder: responder, configuration: .init(additionalChannelHandlers: [APIRequestPhaseObserver()]))
-            let tls = try TLSChannel(ConnectionDeadlineChannel(base: http, connectionGuard: connectionGuard), tlsConfiguration: tlsConfiguration)
-            return ConnectionCapChannel(base: tls, connectionGuard: connectionGuard)
+            let tls = try TLSChannel(PrependingChannel(base: http) { connectionGuard.makeDeadlineHandler() }, tlsConfiguration: tlsConfiguration)
+            return PrependingChannel(base: tls) { connectionGuard.makeCapHandler() }
         }
     }
 }
 
-/// Puts a `ConnectionCapHandler` first in the pipeline, then sets up `base`.
-struct ConnectionCapChannel<Base: ServerChildChannel>: ServerChildChannel {
+/// Adds one handler to the pipeline, then sets up `base`: the connection cap goes
+/// first (before TLS), the deadlines right behind TLS (inside a `TLSChannel`).
+struct PrependingChannel<Base: ServerChildChannel>: ServerChildChannel {
     typealias Value = Base.Value
 
     let base: Base
-    let connectionGuard: ConnectionGuard
+    let makeHandler: @Sendable () -> any ChannelHandler
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         channel.eventLoop.makeCompletedFuture {
-            try channel.pipeline.syncOperations.addHandler(connectionGuard.makeCapHandler())
-        }.flatMap {
-            base.setup(channel: channel, logger: logger)
-        }
-    }
-
-    func handle(value: Value, logger: Logger) async {
-        await base.handle(value: value, logger: logger)
-    }
-}
-
-/// Adds a `ConnectionDeadlineHandler` (right behind TLS, inside a `TLSChannel`), then sets up `base`.
-struct ConnectionDeadlineChannel<Base: ServerChildChannel>: ServerChildChannel {
-    typealias Value = Base.Value
-
-    let base: Base
-    let connectionGuard: ConnectionGuard
-
-    func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
-        channel.eventLoop.makeCompletedFuture {
-            try channel.pipeline.syncOperations.addHandler(connectionGuard.makeDeadlineHandler())
+            try channel.pipeline.syncOperations.addHandler(makeHandler())
         }.flatMap {
             base.setup(channel: channel, logger: logger)
         }

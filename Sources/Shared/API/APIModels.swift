@@ -1,7 +1,7 @@
 import Foundation
 
 // The JSON bodies of the operator API (`/v1/...`). The CLI decodes exactly these,
-// so a field renamed here is renamed for every script: SPEC.md names are fixed.
+// so a field renamed here is renamed for every script: these names are the product's contract (README, docs/).
 
 public struct CreateActivationRequest: Codable, Sendable {
     public var registrationLimit: Int?
