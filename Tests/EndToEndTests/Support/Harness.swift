@@ -259,7 +259,20 @@ final class Sandbox: Sendable {
 
 /// Runs `body` with a fresh sandbox; every process is killed and the temp dir removed
 /// afterwards. On a thrown error (including a failed `#require`) the processes' logs are printed.
+/// At most `SandboxSlots.shared.capacity` sandboxes run at once, however many tests the
+/// runner starts together (`swift test` alone starts them all).
 func withSandbox(_ name: String, _ body: (Sandbox) async throws -> Void) async throws {
+    try await SandboxSlots.shared.acquire()
+    do {
+        try await runSandbox(name, body)
+    } catch {
+        await SandboxSlots.shared.release()
+        throw error
+    }
+    await SandboxSlots.shared.release()
+}
+
+private func runSandbox(_ name: String, _ body: (Sandbox) async throws -> Void) async throws {
     let sandbox = try Sandbox(name)
     do {
         try await body(sandbox)
@@ -271,6 +284,68 @@ func withSandbox(_ name: String, _ body: (Sandbox) async throws -> Void) async t
     }
     sandbox.killAll()
     sandbox.removeFiles()
+}
+
+// MARK: - Running sandboxes side by side
+
+/// Bounds how many sandboxes (each a controller, agents and their work) run at once.
+/// Every end-to-end check has a deadline; with every test of the package started at
+/// once on two cores, those deadlines measure the machine's queue, not the product.
+/// Tests beyond the bound wait here in arrival order. `TENDER_E2E_PARALLEL` sets the
+/// bound; the default is twice the core count, at least 2.
+actor SandboxSlots {
+    static let shared = SandboxSlots(capacity: SandboxSlots.configuredCapacity)
+
+    static var configuredCapacity: Int {
+        if let text = ProcessInfo.processInfo.environment["TENDER_E2E_PARALLEL"], let value = Int(text), value > 0 {
+            return value
+        }
+        return max(2, 2 * ProcessInfo.processInfo.activeProcessorCount)
+    }
+
+    let capacity: Int
+    private var inUse = 0
+    private var waiting: [(id: UInt64, continuation: CheckedContinuation<Void, any Error>)] = []
+    private var nextID: UInt64 = 0
+
+    init(capacity: Int) {
+        self.capacity = capacity
+    }
+
+    /// Waits for a free slot; a cancelled wait (a test's time limit) throws and takes none.
+    func acquire() async throws {
+        if inUse < capacity, waiting.isEmpty {
+            inUse += 1
+            return
+        }
+        nextID += 1
+        let id = nextID
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                if Task.isCancelled {
+                    continuation.resume(throwing: CancellationError())
+                } else {
+                    waiting.append((id, continuation))
+                }
+            }
+        } onCancel: {
+            Task { await self.cancelWait(id) }
+        }
+    }
+
+    func release() {
+        if waiting.isEmpty {
+            inUse -= 1
+        } else {
+            // The slot passes straight to the next in line.
+            waiting.removeFirst().continuation.resume()
+        }
+    }
+
+    private func cancelWait(_ id: UInt64) {
+        guard let index = waiting.firstIndex(where: { $0.id == id }) else { return }
+        waiting.remove(at: index).continuation.resume(throwing: CancellationError())
+    }
 }
 
 // MARK: - Polling
