@@ -42,13 +42,13 @@ struct Serve: AsyncParsableCommand {
     var clientCertificateValidity = "365d"
 
     @Option(help: "Seconds a started invocation may go without a result after its steps' timeouts have all passed; then it ends TimedOut.")
-    var executionDeadlineMargin: Int = 600
+    var executionDeadlineMargin = Int(ControllerConfiguration().executionDeadlineMargin)
 
     @Option(help: "Seconds running invocations of a cancelled command have to confirm the cancel; then they end Cancelled.")
-    var cancelGrace: Int = 60
+    var cancelGrace = Int(ControllerConfiguration().cancelGrace)
 
     @Option(help: "The most output kept per stream of one invocation, in bytes; the rest is dropped with a note.")
-    var maxOutputBytes: Int = 1 << 30
+    var maxOutputBytes = ControllerConfiguration().maxOutputBytes
 
     @OptionGroup(title: "Listeners")
     var listeners: ListenerOptions

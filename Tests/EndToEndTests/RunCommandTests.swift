@@ -91,7 +91,7 @@ struct RunCommandTests {
             let (_, big) = try await send(sb, controller, ["--target", "ids=\(one)", "--param", "commands=head -c 100000 /dev/zero | tr '\\0' 'x'", "--wait"])
             #expect(big.status == "Success", "\(big)")
             let inline = big.invocations?.first?.stdout ?? ""
-            #expect(inline.hasPrefix(String(repeating: "x", count: 24_000)) && inline.contains("output truncated"), "inline output is \(inline.count) characters")
+            #expect(inline.hasPrefix(String(repeating: "x", count: 24_000) + "\n--- output truncated"), "inline output must be exactly 24,000 characters and the marker; it is \(inline.count) characters")
             let full = try await sb.tender(controller, ["command", "output", big.commandId, "--instance", one], json: false)
             #expect(full.exitCode == 0)
             #expect(full.stdout == String(repeating: "x", count: 100_000), "command output returned \(full.stdout.count) bytes")

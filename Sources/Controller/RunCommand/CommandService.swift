@@ -5,9 +5,6 @@ import Shared
 /// targets, stores the command with one invocation per instance (before anything
 /// is sent) and lets the dispatcher take it from there.
 public struct CommandService: Sendable {
-    public static let defaultTimeout = 600
-    public static let timeoutRange = 30...2_592_000
-
     let store: any Store
     let documents: DocumentService
     let dispatcher: Dispatcher
@@ -23,11 +20,12 @@ public struct CommandService: Sendable {
     public func send(_ request: SendCommandRequest, by tokenID: String?, now: Date = Date()) async throws -> CommandInfo {
         guard !request.targets.isEmpty else { throw TenderError.validation("give at least one target (ids=…, tag:KEY=VALUE, tag-key=KEY or *)") }
         let filters = try request.targets.map(TargetFilter.init(parsing:))
-        let concurrency = try RateLimit(parsing: request.maxConcurrency ?? "50", what: "maxConcurrency")
-        let maxErrors = try RateLimit(parsing: request.maxErrors ?? "0", what: "maxErrors")
-        let timeout = request.timeoutSeconds ?? Self.defaultTimeout
-        guard Self.timeoutRange.contains(timeout) else {
-            throw TenderError.validation("timeout must be between \(Self.timeoutRange.lowerBound) and \(Self.timeoutRange.upperBound) seconds, got \(timeout)")
+        let concurrency = try RateLimit(parsing: request.maxConcurrency ?? SendCommandRequest.defaultMaxConcurrency, what: "maxConcurrency")
+        let maxErrors = try RateLimit(parsing: request.maxErrors ?? SendCommandRequest.defaultMaxErrors, what: "maxErrors")
+        let timeout = request.timeoutSeconds ?? SendCommandRequest.defaultTimeoutSeconds
+        let timeoutRange = SendCommandRequest.timeoutRange
+        guard timeoutRange.contains(timeout) else {
+            throw TenderError.validation("timeout must be between \(timeoutRange.lowerBound) and \(timeoutRange.upperBound) seconds, got \(timeout)")
         }
         if let comment = request.comment, comment.count > 100 { throw TenderError.validation("comment is longer than 100 characters") }
 

@@ -110,6 +110,19 @@ actor Dispatcher {
         }
     }
 
+    /// Waits, at most `limit`, until no requested pass runs (tests: before their store
+    /// shuts down). True if none does.
+    @discardableResult
+    nonisolated func requestedPassesFinished(within limit: Duration = .seconds(10)) async -> Bool {
+        let clock = ContinuousClock()
+        let end = clock.now + limit
+        while requests.withLockedValue({ $0.running }) {
+            guard clock.now < end else { return false }
+            try? await Task.sleep(for: .milliseconds(2))
+        }
+        return true
+    }
+
     // MARK: Passes
 
     /// Re-evaluates every command that is not finished.

@@ -105,8 +105,8 @@ struct InvocationReports: Sendable {
 
     func progress(_ progress: InvocationProgress, instanceID: String, now: Date = Date()) async {
         guard let commandID = parse(progress.invocationId, from: instanceID) else { return }
-        let stdout = OutputLimits.inline(progress.stdout, limit: OutputLimits.inlineStdout + OutputLimits.truncationMarker.count).text
-        let stderr = OutputLimits.inline(progress.stderr, limit: OutputLimits.inlineStderr + OutputLimits.truncationMarker.count).text
+        let stdout = OutputLimits.inline(progress.stdout, limit: OutputLimits.inlineStdout).text
+        let stderr = OutputLimits.inline(progress.stderr, limit: OutputLimits.inlineStderr).text
         do {
             try await store.updateRunningOutput(commandID: commandID, instanceID: instanceID, stdout: stdout, stderr: stderr, at: now)
         } catch {
@@ -178,9 +178,12 @@ struct InvocationReports: Sendable {
                 // `command output` serves it from the row; no files to write.
                 blob = nil
             }
-            // Inline output is cut here too: the agent's word on limits is not trusted.
-            let inlineOut = OutputLimits.inline(result.stdout, limit: OutputLimits.inlineStdout + OutputLimits.truncationMarker.count).text
-            let inlineErr = OutputLimits.inline(result.stderr + (outputNote ?? ""), limit: OutputLimits.inlineStderr + OutputLimits.truncationMarker.count).text
+            // Inline output is cut here too, by the agent's own rule: the agent's word on
+            // limits is not trusted. Text the agent already cut (its first 24,000
+            // characters and the marker) comes out unchanged. The controller's note
+            // follows the cut, so it is never cut off.
+            let inlineOut = OutputLimits.inline(result.stdout, limit: OutputLimits.inlineStdout).text
+            let inlineErr = OutputLimits.inline(result.stderr, limit: OutputLimits.inlineStderr).text + (outputNote ?? "")
             let details = Self.details(of: result)
             // Applies only while the invocation is open; nil means it was already
             // finished (a repeated result) or is unknown: either way, nothing to keep.

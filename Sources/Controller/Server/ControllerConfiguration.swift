@@ -21,11 +21,11 @@ public struct ControllerConfiguration: Sendable {
     /// What one agent connection may send and leave unread (docs/security.md).
     public var agentChannel = AgentChannelLimits()
     /// A started invocation with no result this long after its steps' timeouts ends TimedOut.
-    public var executionDeadlineMargin: TimeInterval = 600
+    public var executionDeadlineMargin: TimeInterval = Dispatcher.defaultExecutionMargin
     /// Running invocations of a cancelled command that do not confirm within this end Cancelled.
-    public var cancelGrace: TimeInterval = 60
+    public var cancelGrace: TimeInterval = Dispatcher.defaultCancelGrace
     /// The most output kept per stream of one invocation; the rest is dropped with a marker.
-    public var maxOutputBytes: Int = 1 << 30
+    public var maxOutputBytes: Int = OutputStore.defaultMaxStreamBytes
 
     /// Handshake, request and idle deadlines and connection caps of each listener (docs/security.md).
     public var agentConnections = ConnectionLimits.agents

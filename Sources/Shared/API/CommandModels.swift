@@ -8,13 +8,21 @@ public struct SendCommandRequest: Codable, Sendable {
     public var parameters: ParameterValues?
     /// Target expressions (`ids=…`, `tag:K=V`, `tag-key=K`, `*`), all of which must match.
     public var targets: [String]
-    /// A count or a percentage (default `50`).
+    /// A count or a percentage (default `defaultMaxConcurrency`).
     public var maxConcurrency: String?
-    /// A count or a percentage (default `0`).
+    /// A count or a percentage (default `defaultMaxErrors`).
     public var maxErrors: String?
-    /// Delivery timeout in seconds (default 600).
+    /// Delivery timeout in seconds (default `defaultTimeoutSeconds`, within `timeoutRange`).
     public var timeoutSeconds: Int?
     public var comment: String?
+
+    /// What a send that does not say gets, as in SSM: the one copy, applied by the
+    /// controller and shown by the CLI's help.
+    public static let defaultMaxConcurrency = "50"
+    public static let defaultMaxErrors = "0"
+    public static let defaultTimeoutSeconds = 600
+    /// The delivery timeouts accepted: 30 s to 30 days.
+    public static let timeoutRange = 30...2_592_000
 
     public init(documentName: String, documentVersion: Int? = nil, parameters: ParameterValues? = nil, targets: [String], maxConcurrency: String? = nil, maxErrors: String? = nil, timeoutSeconds: Int? = nil, comment: String? = nil) {
         self.documentName = documentName

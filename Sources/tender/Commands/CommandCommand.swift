@@ -17,9 +17,9 @@ struct CommandCommand: AsyncParsableCommand {
         @Option(help: "ids=mi-a,mi-b | tag:KEY=V1,V2 | tag-key=KEY | * (repeatable; all must match).") var target: [String] = []
         @Option(help: "KEY=VALUE (repeat a key for a StringList).") var param: [String] = []
         @Option(help: "Parameters as a JSON object, e.g. '{\"commands\":[\"uptime\"]}'.") var paramsJson: String?
-        @Option(help: "How many instances run it at once: a count or a percentage (default 50).") var maxConcurrency: String?
-        @Option(help: "How many errors stop sending: a count or a percentage (default 0).") var maxErrors: String?
-        @Option(help: "Delivery timeout in seconds (default 600).") var timeout: Int?
+        @Option(help: "How many instances run it at once: a count or a percentage (default \(SendCommandRequest.defaultMaxConcurrency)).") var maxConcurrency: String?
+        @Option(help: "How many errors stop sending: a count or a percentage (default \(SendCommandRequest.defaultMaxErrors)).") var maxErrors: String?
+        @Option(help: "Delivery timeout in seconds, \(SendCommandRequest.timeoutRange.lowerBound) to \(SendCommandRequest.timeoutRange.upperBound) (default \(SendCommandRequest.defaultTimeoutSeconds)).") var timeout: Int?
         @Option(help: "Free text (up to 100 characters).") var comment: String?
         @Flag(help: "Wait until it finishes, showing progress on stderr; exit 1 unless it ends Success.") var wait = false
 
