@@ -38,6 +38,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Seconds of silence after which an agent is shown ConnectionLost.")
     var heartbeatTimeout: Double = 7
 
+    @Option(help: ArgumentHelp("Seconds between looks for instances deregistered on other replicas sharing the database (their channels held here are then closed); a deregistration made on this controller takes effect at once.", valueName: "seconds"))
+    var deregistrationCheckInterval: Double = PresenceMonitor.defaultDeregistrationCheckSeconds
+
     @Option(help: "Lifetime of agents' client certificates (e.g. 365d, 90d); agents renew when a third is left.")
     var clientCertificateValidity = "365d"
 
@@ -72,6 +75,10 @@ struct Serve: AsyncParsableCommand {
         guard validity >= 10, validity <= 825 * 86400 else {
             throw ValidationError("--client-certificate-validity must be between 10s and 825d")
         }
+        let checkRange = PresenceMonitor.deregistrationCheckSecondsRange
+        guard checkRange.contains(deregistrationCheckInterval) else {
+            throw ValidationError("--deregistration-check-interval must be between \(checkRange.lowerBound) and \(Int(checkRange.upperBound)) seconds, got \(deregistrationCheckInterval)")
+        }
         guard heartbeatInterval > 0, heartbeatTimeout > heartbeatInterval, heartbeatTimeout < 30 else {
             throw ValidationError("--heartbeat-timeout must be larger than --heartbeat-interval and below 30 s (the idle limit of agent connections), and both positive")
         }
@@ -102,6 +109,7 @@ struct Serve: AsyncParsableCommand {
         configuration.names = names
         configuration.heartbeatInterval = heartbeatInterval
         configuration.heartbeatTimeout = heartbeatTimeout
+        configuration.deregistrationCheckInterval = deregistrationCheckInterval
         configuration.clientCertificateValidity = TimeInterval(try DurationText.seconds(clientCertificateValidity))
         listeners.apply(to: &configuration)
         if let warning = OpenFileLimit.raise(for: configuration) { logger.warning("\(warning)") }

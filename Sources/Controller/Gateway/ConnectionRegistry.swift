@@ -60,10 +60,13 @@ public final class ConnectionRegistry: Sendable {
     /// Removes and returns the channels silent for longer than `timeout`. Removing
     /// them here, not when their close completes, makes the instance offline at once:
     /// closing TLS to a frozen peer can take seconds.
-    func evictSilent(longerThan timeout: TimeAmount, now: NIODeadline = .now()) -> [(String, any Channel)] {
+    func evictSilent(longerThan timeout: TimeAmount, now: NIODeadline = .now()) -> [(id: String, channel: any Channel, silentFor: TimeAmount)] {
         entries.withLockedValue { entries in
-            let silent = entries.compactMap { id, entry in now - entry.liveness.lastHeard > timeout ? (id, entry.channel) : nil }
-            for (id, _) in silent { entries[id] = nil }
+            let silent = entries.compactMap { id, entry -> (id: String, channel: any Channel, silentFor: TimeAmount)? in
+                let silentFor = now - entry.liveness.lastHeard
+                return silentFor > timeout ? (id, entry.channel, silentFor) : nil
+            }
+            for agent in silent { entries[agent.id] = nil }
             return silent
         }
     }

@@ -17,15 +17,28 @@ public struct PresenceMonitor: Service {
     /// rarely: rewriting ten thousand rows every couple of seconds cost more than the
     /// heartbeats themselves.
     let flushInterval: Duration
-    /// How often deregistrations made on other replicas are looked for.
+    /// How often deregistrations made on other replicas are looked for. Not how fast a
+    /// deregistration on this replica takes effect: that closes the channel at once
+    /// (`InstanceService.deregister`).
     let deregistrationCheckInterval: Duration
     let logger: Logger
 
     /// The default `flushInterval`, in seconds.
     static let pingFlushSeconds: Int64 = 10
+    /// The default `deregistrationCheckInterval` (`--deregistration-check-interval`), in seconds.
+    public static let defaultDeregistrationCheckSeconds: Double = 2
+    /// What `--deregistration-check-interval` accepts: the loop runs every 0.5 s, so less
+    /// means nothing; a day is the most that still deserves the name.
+    public static let deregistrationCheckSecondsRange: ClosedRange<Double> = 0.5...86_400
+    /// How far back each check looks: at least a minute (a check that failed, clocks of
+    /// replicas that differ a little) and always two intervals, so no deregistration
+    /// falls between two checks.
+    static func deregistrationLookBack(interval: Duration) -> TimeInterval {
+        max(60, 2 * (Double(interval.components.seconds) + Double(interval.components.attoseconds) / 1e18))
+    }
 
     init(registry: ConnectionRegistry, store: any Store, sessions: AgentSessionHandler, heartbeatTimeout: TimeAmount, flushInterval: Duration = .seconds(pingFlushSeconds),
-         deregistrationCheckInterval: Duration = .seconds(2), logger: Logger) {
+         deregistrationCheckInterval: Duration = .milliseconds(Int64(defaultDeregistrationCheckSeconds * 1000)), logger: Logger) {
         self.deregistrationCheckInterval = deregistrationCheckInterval
         self.registry = registry
         self.store = store
@@ -38,7 +51,7 @@ public struct PresenceMonitor: Service {
     /// Deregistration on another replica (several controllers on one database) must
     /// still close the channel this replica holds, within a flush interval.
     private func closeDeregisteredElsewhere() async {
-        let since = Date().addingTimeInterval(-60)
+        let since = Date().addingTimeInterval(-Self.deregistrationLookBack(interval: deregistrationCheckInterval))
         do {
             for id in try await store.instancesDeregistered(since: since) where registry.isConnected(id) {
                 await sessions.disconnectDeregistered(instanceID: id)
@@ -56,13 +69,17 @@ public struct PresenceMonitor: Service {
             if Task.isShuttingDownGracefully { break }
             let silent = registry.evictSilent(longerThan: heartbeatTimeout)
             if !silent.isEmpty {
-                for (id, channel) in silent {
-                    logger.info("agent went silent, closing its channel", metadata: ["instance": "\(id)"])
-                    channel.close(promise: nil)
+                for agent in silent {
+                    // How long it was silent, from this controller's own clock: what the
+                    // heartbeat timeout is checked against (and what the E2E tests read).
+                    logger.info("agent went silent, closing its channel", metadata: [
+                        "instance": "\(agent.id)", "silentFor": "\(String(format: "%.2f", Double(agent.silentFor.nanoseconds) / 1e9))s",
+                    ])
+                    agent.channel.close(promise: nil)
                 }
                 do {
                     // Skip any that reconnected in the meantime.
-                    let offline = silent.map(\.0).filter { !registry.isConnected($0) }
+                    let offline = silent.map(\.id).filter { !registry.isConnected($0) }
                     try await store.setPingStatus(instanceIDs: offline, status: .connectionLost, at: Date())
                 } catch {
                     logger.error("could not record silent agents as offline", metadata: ["error": "\(error)"])

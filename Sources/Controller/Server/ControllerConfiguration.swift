@@ -16,6 +16,10 @@ public struct ControllerConfiguration: Sendable {
     public var heartbeatInterval: Double = 2
     /// … and a channel silent this long is closed and the instance shown ConnectionLost.
     public var heartbeatTimeout: Double = 7
+    /// How often, in seconds, this replica looks for instances deregistered on other
+    /// replicas (several controllers on one database) to close the channels it holds for
+    /// them. A deregistration made here closes the instance's channel at once.
+    public var deregistrationCheckInterval: Double = PresenceMonitor.defaultDeregistrationCheckSeconds
     /// Lifetime of the client certificates issued to agents (renewed over the channel).
     public var clientCertificateValidity: TimeInterval = CertificateAuthority.defaultClientCertificateValidity
     /// What one agent connection may send and leave unread (docs/security.md).
