@@ -214,7 +214,7 @@ final class AgentSessionHandler: Sendable {
                 let certificate = try ca.issueClientCertificate(csrPEM: request.csr, instanceID: instanceID, requiredKey: key)
                 try await store.updateCertificate(instanceID: instanceID, serial: certificate.serialNumber.description, notAfter: certificate.notValidAfter)
                 try await send(.certificateRenewed(CertificateRenewal(certificate: try CertificateTools.pem(certificate))), outbound, id: id)
-                logger.notice("renewed agent certificate", metadata: ["notAfter": "\(ISOTime.format(certificate.notValidAfter))"])
+                logger.notice("renewed agent certificate", metadata: ["serial": "\(certificate.serialNumber)", "notAfter": "\(ISOTime.format(certificate.notValidAfter))"])
             } catch let error as TenderError {
                 try await send(.error(Notice(code: error.code.rawValue, message: error.message)), outbound, id: id)
             }
