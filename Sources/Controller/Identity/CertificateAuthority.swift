@@ -80,9 +80,16 @@ public struct CertificateAuthority: Sendable {
         }
     }
 
+    /// Lifetime of the controller's server certificate: 397 days, the most browsers and
+    /// most TLS clients accept.
+    public static let serverCertificateValidity: TimeInterval = 397 * 86400
+    /// A server certificate with this little left is reissued at start (a controller that
+    /// runs for weeks without a restart must not reach the end of it).
+    public static let serverCertificateRenewalMargin: TimeInterval = 30 * 86400
+
     /// The server certificate for the given names, reusing `server.pem` while it still
-    /// covers them and has more than 30 days left.
-    public func serverIdentity(names: [String], in directory: URL, logger: Logger) throws -> (chain: [Certificate], key: P256.Signing.PrivateKey) {
+    /// covers them and has more than `serverCertificateRenewalMargin` left at `now`.
+    public func serverIdentity(names: [String], in directory: URL, now: Date = Date(), logger: Logger) throws -> (chain: [Certificate], key: P256.Signing.PrivateKey) {
         let certURL = directory.appendingPathComponent("server.pem")
         let keyURL = directory.appendingPathComponent("server.key")
         if let pem = try? String(contentsOf: certURL, encoding: .utf8),
@@ -91,7 +98,7 @@ public struct CertificateAuthority: Sendable {
            let key = try? P256.Signing.PrivateKey(pemRepresentation: keyPEM),
            cert.issuer == certificate.subject,
            certificate.publicKey.isValidSignature(cert.signature, for: cert),
-           cert.notValidAfter > Date().addingTimeInterval(30 * 86400),
+           cert.notValidAfter > now.addingTimeInterval(Self.serverCertificateRenewalMargin),
            Set(Self.names(in: cert)) == Set(names) {
             return ([cert], key)
         }
@@ -104,13 +111,12 @@ public struct CertificateAuthority: Sendable {
                 sans.append(.dnsName(name))
             }
         }
-        let now = Date()
         let cert = try Certificate(
             version: .v3,
             serialNumber: Certificate.SerialNumber(),
             publicKey: .init(key.publicKey),
             notValidBefore: now.addingTimeInterval(-3600),
-            notValidAfter: now.addingTimeInterval(397 * 86400),
+            notValidAfter: now.addingTimeInterval(Self.serverCertificateValidity),
             issuer: certificate.subject,
             subject: try DistinguishedName { CommonName(names.first ?? "tender-controller") },
             signatureAlgorithm: .ecdsaWithSHA256,

@@ -112,5 +112,40 @@ struct CertificateAuthorityTests {
         #expect(again.chain[0] == first.chain[0], "unchanged names reuse the certificate")
         let renamed = try ca.serverIdentity(names: ["other.example"], in: dir, logger: logger)
         #expect(CertificateAuthority.names(in: renamed.chain[0]) == ["other.example"])
+        #expect(renamed.chain[0].serialNumber != first.chain[0].serialNumber, "changed names must reissue")
+        let renamedAgain = try ca.serverIdentity(names: ["other.example"], in: dir, logger: logger)
+        #expect(renamedAgain.chain[0] == renamed.chain[0], "the reissued certificate is the one kept")
+    }
+
+    @Test("the server certificate is reissued at start once 30 days or less are left, and kept with more")
+    func serverCertificateIsReissuedNearItsEnd() throws {
+        // docs/architecture.md: 397 days, reissued when under 30 days remain.
+        #expect(CertificateAuthority.serverCertificateRenewalMargin == 30 * 86400)
+        #expect(CertificateAuthority.serverCertificateValidity == 397 * 86400)
+        let dir = try tempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let ca = try CertificateAuthority.loadOrCreate(in: dir, logger: logger)
+        let names = ["ctl.example", "127.0.0.1"]
+        let issuedAt = Date()
+        let issued = try ca.serverIdentity(names: names, in: dir, now: issuedAt, logger: logger)
+        let end = issued.chain[0].notValidAfter
+        #expect(abs(end.timeIntervalSince(issuedAt) - CertificateAuthority.serverCertificateValidity) < 2)
+        let margin = CertificateAuthority.serverCertificateRenewalMargin
+        let day: TimeInterval = 86400
+
+        // 31 days left: kept (certificate and key).
+        let kept = try ca.serverIdentity(names: names, in: dir, now: end.addingTimeInterval(-(margin + day)), logger: logger)
+        #expect(kept.chain[0] == issued.chain[0])
+        #expect(kept.key.rawRepresentation == issued.key.rawRepresentation)
+
+        // 29 days left: a new certificate and key, valid from then for the full lifetime, and stored.
+        let late = end.addingTimeInterval(-(margin - day))
+        let reissued = try ca.serverIdentity(names: names, in: dir, now: late, logger: logger)
+        #expect(reissued.chain[0].serialNumber != issued.chain[0].serialNumber, "29 days left must reissue")
+        #expect(reissued.key.rawRepresentation != issued.key.rawRepresentation)
+        #expect(abs(reissued.chain[0].notValidAfter.timeIntervalSince(late) - CertificateAuthority.serverCertificateValidity) < 2)
+        #expect(Set(CertificateAuthority.names(in: reissued.chain[0])) == Set(names))
+        let next = try ca.serverIdentity(names: names, in: dir, now: late, logger: logger)
+        #expect(next.chain[0] == reissued.chain[0], "the reissued certificate is written and used at the next start")
     }
 }
