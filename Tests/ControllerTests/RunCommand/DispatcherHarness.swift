@@ -131,7 +131,7 @@ struct DispatcherHarness: Sendable {
 
     private func tearDown(_ sql: SQLStore) async {
         for channel in channels.withLockedValue({ $0 }) { try? await channel.close() }
-        try? await loop.shutdownGracefully()
+        await loop.shutdownGracefully()
         await sql.shutdown()
     }
 
