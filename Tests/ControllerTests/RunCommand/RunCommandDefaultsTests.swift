@@ -89,6 +89,26 @@ struct RunCommandDefaultsTests {
         #expect(SendCommandRequest.timeoutRange == 30...2_592_000)
     }
 
+    @Test("the OpenAPI document states the same defaults and timeout range as the code applies")
+    func openAPIAgrees() throws {
+        // Tests/ControllerTests/RunCommand/RunCommandDefaultsTests.swift -> package root.
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("Sources/Controller/API/openapi.json")
+        let document = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
+        let schemas = try #require((document["components"] as? [String: Any])?["schemas"] as? [String: Any])
+        let send = try #require(schemas.values.compactMap { $0 as? [String: Any] }.first {
+            (($0["properties"] as? [String: Any])?.keys).map { Set($0).isSuperset(of: ["documentName", "targets", "timeoutSeconds", "maxConcurrency"]) } ?? false
+        }?["properties"] as? [String: Any], "the SendCommandRequest schema")
+        let timeout = try #require(send["timeoutSeconds"] as? [String: Any])
+        #expect(timeout["minimum"] as? Int == SendCommandRequest.timeoutRange.lowerBound)
+        #expect(timeout["maximum"] as? Int == SendCommandRequest.timeoutRange.upperBound)
+        #expect((timeout["description"] as? String)?.contains("default \(SendCommandRequest.defaultTimeoutSeconds)") == true)
+        let concurrency = try #require(send["maxConcurrency"] as? [String: Any])
+        #expect((concurrency["description"] as? String)?.contains("default `\(SendCommandRequest.defaultMaxConcurrency)`") == true)
+        let errors = try #require(send["maxErrors"] as? [String: Any])
+        #expect((errors["description"] as? String)?.contains("default `\(SendCommandRequest.defaultMaxErrors)`") == true)
+    }
+
     @Test("serve defaults: execution-deadline margin 600 s, cancel grace 60 s, 1 GiB of output per stream")
     func serveDefaults() async throws {
         #expect(Dispatcher.defaultExecutionMargin == 600)
