@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import Testing
 @testable import Agent
 @testable import Shared
@@ -34,6 +35,41 @@ struct BackoffTests {
         let lastQuarter = waits.filter { $0 >= 12 }.count
         #expect(firstQuarter > 150 && firstQuarter < 350, "\(firstQuarter) of 1000 in the first quarter")
         #expect(lastQuarter > 150 && lastQuarter < 350, "\(lastQuarter) of 1000 in the last quarter")
+    }
+
+    @Test("the agent reconnects with the production backoff: at most 0.5 s first, doubling to 30 s")
+    func productionDefaults() {
+        var backoff = Backoff()
+        var ceilings: [Double] = []
+        for _ in 0..<9 {
+            ceilings.append(backoff.ceiling)
+            _ = backoff.next()
+        }
+        #expect(ceilings == [0.5, 1, 2, 4, 8, 16, 30, 30, 30])
+        // What `tender-agent run` builds its backoff from.
+        let runner = AgentRunner(state: AgentStateDirectory("/nonexistent-tender-state"), logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
+        #expect(runner.backoffBase == 0.5)
+        #expect(runner.backoffCap == 30)
+    }
+
+    @Test("a session longer than 30 s starts the backoff over; a shorter one does not")
+    func aStableSessionResetsTheBackoff() {
+        var generator = SystemRandomNumberGenerator()
+        var backoff = Backoff()
+        for _ in 0..<5 { _ = backoff.next() }
+        #expect(backoff.ceiling == 16)
+        // A flapping connection keeps backing off.
+        _ = backoff.next(afterSessionOf: .seconds(29), using: &generator)
+        #expect(backoff.attempt == 6)
+        _ = backoff.next(afterSessionOf: .seconds(30), using: &generator)
+        #expect(backoff.attempt == 7, "exactly 30 s is not yet a stable session")
+        #expect(backoff.ceiling == 30)
+        // A session that held starts over: the wait is the first attempt's.
+        let wait = backoff.next(afterSessionOf: .seconds(30) + .milliseconds(1), using: &generator)
+        #expect(wait <= 0.5)
+        #expect(backoff.attempt == 1)
+        _ = backoff.next(afterSessionOf: .seconds(3600), using: &generator)
+        #expect(backoff.attempt == 1)
     }
 }
 

@@ -41,7 +41,7 @@ public final class AgentRunner: Sendable {
     private let currentCertificate = NIOLockedValueBox<Certificate?>(nil)
     private let status = NIOLockedValueBox<AgentStatus>(AgentStatus(state: "starting", since: Date(), pid: getpid(), lastError: nil))
 
-    public init(state: AgentStateDirectory, logger: Logger, backoffBase: Double = 0.5, backoffCap: Double = 30,
+    public init(state: AgentStateDirectory, logger: Logger, backoffBase: Double = Backoff.defaultBase, backoffCap: Double = Backoff.defaultCap,
                 maxConcurrentInvocations: Int = AgentWorker.defaultMaxConcurrent,
                 rebootCommand: [String] = AgentWorker.defaultRebootCommand) {
         self.rebootCommand = rebootCommand
@@ -83,9 +83,8 @@ public final class AgentRunner: Sendable {
                 logger.warning("channel down", metadata: ["error": "\(text)"])
                 setStatus("disconnected", error: text)
             }
-            // A session that lasted a while was healthy: start the backoff over.
-            if connectedFor > .seconds(30) { backoff.reset() }
-            let wait = backoff.next()
+            // A session that lasted a while was healthy: the backoff starts over.
+            let wait = backoff.next(afterSessionOf: connectedFor)
             logger.info("reconnecting", metadata: ["in": "\(String(format: "%.1f", wait))s"])
             try? await Task.sleep(for: .seconds(wait))
         }
