@@ -180,6 +180,20 @@ struct AgentWorkerTests {
         }
     }
 
+    /// The production schedule (docs/run-command.md, "Never lost"): the worker the agent
+    /// builds passes no resend settings, so it gets these.
+    @Test("an unconfirmed result goes out again 10 s after it was sent, the wait doubling up to 5 minutes")
+    func resendDefaults() async throws {
+        #expect(AgentWorker.defaultResendInterval == .seconds(10))
+        #expect(AgentWorker.defaultResendCap == .seconds(300))
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tender-worker-\(Identifiers.randomHex(8))")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let worker = try AgentWorker(state: AgentStateDirectory(dir.path), logger: Self.quiet)
+        #expect(worker.resendInterval == .seconds(10))
+        #expect(worker.resendCap == .seconds(300))
+        #expect(worker.spool.tombstoneLifetime == 7 * 86400, "the agent's spool keeps tombstones 7 days")
+    }
+
     @Test func workFinishedWhileDisconnectedIsReportedOnConnect() async throws {
         try await withWorker(connect: false) { s in
             let run = Self.invocation(1, ["echo offline"])
@@ -349,6 +363,62 @@ struct AgentWorkerTests {
             #expect(await s.recorder.results(interrupted.invocationId).allSatisfy { $0.status == .failed })
             #expect(!FileManager.default.fileExists(atPath: marker.path), "the interrupted script never ran again")
         }
+    }
+
+    /// kill -9 as the worker lives it: it marked and started the script itself (which
+    /// counted its run and is still going), then vanished with its memory, leaving the disk
+    /// as it was. The next worker over that state must report it Failed and never run it,
+    /// whether the start mark is there or not is the worker's doing, not the test's.
+    @Test("an invocation running when its worker died is reported Failed by the next worker over that state, never run again")
+    func anInvocationRunningWhenTheWorkerDiedIsReportedFailedAndNeverRerun() async throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("tender-crash-\(Identifiers.randomHex(8))")
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: root) }
+        let counter = root.appendingPathComponent("runs")
+        let release = root.appendingPathComponent("release")
+        // Counts its run, then blocks until released (30 s at most).
+        let run = Self.invocation(1, ["echo run >> \(counter.path)", "for i in $(seq 600); do [ -e \(release.path) ] && break; sleep 0.05; done"])
+        let id = run.invocationId
+
+        let stateAtCrash = root.appendingPathComponent("state")
+        let dead = try AgentWorker(state: AgentStateDirectory(stateAtCrash.path), logger: Self.quiet)
+        try await dead.start()
+        let before = Recorder()
+        await dead.connected(sender: before.sender)
+        await dead.receive(run)
+        let running = await before.wait { _ in lines(counter) == ["run"] }
+        // The crash. The state moves away from under the old worker, so nothing it does
+        // from now on (its script is stopped, its result recorded) reaches what the next
+        // worker finds: that is exactly what the disk held when the process died.
+        let stateAfterCrash = root.appendingPathComponent("state-after-crash")
+        try FileManager.default.moveItem(at: stateAtCrash, to: stateAfterCrash)
+        await dead.disconnected()
+        await dead.cancel(id)
+        await dead.waitUntilIdle()
+        try #require(running, "the script never started")
+
+        // A re-run would now finish at once instead of blocking.
+        try Data().write(to: release)
+        // One slot, taken in arrival order: the later invocation below runs only after
+        // whatever the restart queued, so its result proves the worker had its chance.
+        let restarted = try AgentWorker(state: AgentStateDirectory(stateAfterCrash.path), maxConcurrent: 1, logger: Self.quiet)
+        try await restarted.start()
+        let after = Recorder()
+        await restarted.connected(sender: after.sender)
+        #expect(await after.wait { $0.contains { $0.result(for: id) != nil } }, "the restarted worker reports the interrupted invocation")
+        let later = Self.invocation(2, ["echo later"])
+        await restarted.receive(later)
+        #expect(await after.wait { $0.contains { $0.result(for: later.invocationId) != nil } })
+        await restarted.waitUntilIdle()
+
+        let results = await after.results(id)
+        let reported = try #require(results.first)
+        #expect(reported.status == .failed, "\(reported)")
+        #expect(reported.statusDetails == StatusDetails.failed)
+        #expect(reported.stderr.contains(AgentWorker.interruptedMessage), "\(reported.stderr)")
+        #expect(results.allSatisfy { $0.status == .failed })
+        #expect(await after.trace(id) == ["result"], "not started again")
+        #expect(lines(counter) == ["run"], "the script ran \(lines(counter).count) times")
     }
 
     @Test func fullOutputOfAnySizeTravelsInPiecesUnderTheFrameLimit() async throws {

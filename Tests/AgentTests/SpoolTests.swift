@@ -96,6 +96,24 @@ struct SpoolTests {
         }
     }
 
+    /// The production lifetime (docs/run-command.md: "Tombstones live 7 days"): a spool
+    /// made without a lifetime, as the agent's worker makes it.
+    @Test("tombstones live 7 days by default: one just under 7 days old stays, one just over is pruned")
+    func tombstonesLiveSevenDaysByDefault() throws {
+        try withSpool { spool, dir in
+            let now = Date()
+            let week: TimeInterval = 7 * 86400
+            for (id, age) in [("young", week - 60), ("old", week + 60)] {
+                _ = try spool.accept(id: id, item: Work(script: id))
+                try spool.confirm(id: id)
+                try FileManager.default.setAttributes([.modificationDate: now.addingTimeInterval(-age)], ofItemAtPath: dir.appendingPathComponent("done/\(id)").path)
+            }
+            try spool.pruneTombstones(now: now)
+            #expect(spool.state(of: "young") == .confirmed, "a tombstone under 7 days old still stops a redelivery")
+            #expect(spool.state(of: "old") == nil, "a tombstone over 7 days old is pruned")
+        }
+    }
+
     @Test func filesArePrivate() throws {
         try withSpool { spool, dir in
             _ = try spool.accept(id: "secret", item: Work(script: "echo $TOKEN"))

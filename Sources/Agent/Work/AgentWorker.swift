@@ -40,8 +40,9 @@ public actor AgentWorker {
     /// at its next step when the agent starts again.
     private let rebootCommand: [String]
     private let logger: Logger
-    private let resendInterval: Duration
-    private let resendCap: Duration
+    /// The first wait before an unconfirmed result goes out again, and its cap.
+    nonisolated let resendInterval: Duration
+    nonisolated let resendCap: Duration
 
     private var sender: Sender?
     /// Bumped on every connect and disconnect, so a resend outliving its connection stops.
