@@ -148,20 +148,25 @@ struct RunCommandTests {
         try await withSandbox("crash") { sb in
             let (controller, agents, runs) = try await sb.startFleet(count: 1)
             let counter = sb.url("runs.count")
-            let (_, command) = try await send(sb, controller, ["--target", "*", "--param", "commands=echo run >> \(counter.path); sleep 30"])
+            let release = sb.url("release")
+            // Counts its run, then blocks until released (60 s at most), so a re-run after
+            // the release ends at once, with a result, instead of looking like a hang.
+            let script = "echo run >> \(counter.path); for i in $(seq 600); do [ -e \(release.path) ] && break; sleep 0.1; done"
+            let (_, command) = try await send(sb, controller, ["--target", "*", "--param", "commands=\(script)"])
             _ = try await eventually("the script to start", timeout: .seconds(20)) {
                 FileManager.default.fileExists(atPath: counter.path) ? true : nil
             }
             try await runs[0].kill9()
-            _ = try sb.startAgent(agents[0], label: "agent-restarted")
-            let ended = try await eventually("the command to end", timeout: .seconds(40)) {
+            try Data().write(to: release)
+            let restarted = try sb.startAgent(agents[0], label: "agent-restarted")
+            let ended = try await eventually("the invocation's final status to be stored", timeout: .seconds(40)) {
                 let c = try await show(sb, controller, command.commandId)
-                return c.status == "Failed" ? c : nil
+                return Self.terminalCommandStatuses.contains(c.status) ? c : nil
             }
             let invocation = try #require(ended.invocations?.first)
-            #expect(invocation.status == "Failed")
+            #expect(invocation.status == "Failed", "\(invocation)")
             #expect(invocation.stderr.contains("not run again") || invocation.stdout.contains("not run again"), "\(invocation)")
-            try await Task.sleep(for: .seconds(2))
+            try await restartAndRunALaterCommand(sb, controller, agents, [restarted])
             let lines = try String(contentsOf: counter, encoding: .utf8).split(separator: "\n")
             #expect(lines.count == 1, "the script ran \(lines.count) times")
         }
@@ -195,7 +200,7 @@ extension RunCommandTests {
     @Test("kill -9 of the controller during a fan-out to 50 agents: every invocation ends once, no script runs twice")
     func controllerCrashDuringFanOut() async throws {
         try await withSandbox("fanout-crash") { sb in
-            let (controller, agents, _) = try await sb.startFleet(count: 50)
+            let (controller, agents, runs) = try await sb.startFleet(count: 50)
             let marks = sb.url("marks")
             try FileManager.default.createDirectory(at: marks, withIntermediateDirectories: true)
             // A window of 10 spreads the fan-out over time, so the crash lands in the middle of it.
@@ -217,12 +222,35 @@ extension RunCommandTests {
             #expect(invocations.count == 50)
             #expect(invocations.allSatisfy { ["Success", "Failed", "TimedOut", "Cancelled"].contains($0.status) }, "\(invocations.map(\.status))")
             #expect(finished.status == "Success", "\(invocations.filter { $0.status != "Success" }.map { "\($0.instanceId) \($0.status) \($0.statusDetails)" })")
-            try await Task.sleep(for: .seconds(2))
+            try await restartAndRunALaterCommand(sb, controller, agents, runs)
             for agent in agents {
                 let lines = (try? String(contentsOf: marks.appendingPathComponent(agent.instanceID), encoding: .utf8))?.split(separator: "\n") ?? []
                 #expect(lines.count == 1, "\(agent.instanceID) ran the script \(lines.count) times")
             }
         }
+    }
+}
+
+extension RunCommandTests {
+    static let terminalCommandStatuses: Set<String> = ["Success", "Failed", "Cancelled", "TimedOut"]
+
+    /// When to count a script's runs: after its agents were restarted once more and each
+    /// ran a later command. An agent sorts its spool (and queues anything to run) before it
+    /// connects, and here has one invocation slot, taken in arrival order; so the later
+    /// command's result means whatever the restart would run again has run. (A fixed
+    /// sleep would miss a re-run that comes after it.)
+    func restartAndRunALaterCommand(_ sb: Sandbox, _ controller: ControllerHandle, _ agents: [AgentHandle], _ runs: [ManagedProcess]) async throws {
+        for run in runs { try await run.kill9() }
+        for agent in agents {
+            _ = try sb.launch("agent-\(agent.label)-again", binary: "tender-agent",
+                              ["run", "--state-dir", agent.stateDir.path, "--max-concurrent-invocations", "1"])
+        }
+        let (_, later) = try await send(sb, controller, ["--target", "*", "--param", "commands=echo later"])
+        let ran = try await eventually("a later command to end on the agents restarted once more", timeout: .seconds(90), every: .milliseconds(500)) {
+            let c = try await show(sb, controller, later.commandId)
+            return Self.terminalCommandStatuses.contains(c.status) ? c : nil
+        }
+        #expect(ran.status == "Success" && ran.completedCount == agents.count, "\(ran)")
     }
 }
 
