@@ -132,3 +132,30 @@ struct RunAsUserTests {
         }
     }
 }
+
+/// The identity switch goes through `setpriv` in a fresh process, never through
+/// `setuid` in the agent's forked child (which could hang before `exec`).
+@Suite("Identity switch")
+struct IdentitySwitchTests {
+    static let nobody = UserAccount(name: "nobody", uid: 65534, gid: 65534, groups: [65534, 100], home: "/nonexistent", shell: "/usr/sbin/nologin")
+
+    @Test func setprivGetsExactlyTheUsersIdsAndGroupsThenTheCommand() {
+        let launch = IdentitySwitch(setprivPath: "/usr/bin/setpriv").launch(["/bin/sh", "/tmp/x/script"], as: Self.nobody)
+        #expect(launch.executable == "/usr/bin/setpriv")
+        #expect(launch.arguments == ["--reuid=65534", "--regid=65534", "--groups=65534,100", "--inh-caps=-all", "--", "/bin/sh", "/tmp/x/script"])
+    }
+
+    @Test func aUserWithNoGroupsGetsNoneOfTheAgents() {
+        var account = Self.nobody
+        account.groups = []
+        let launch = IdentitySwitch(setprivPath: "/usr/bin/setpriv").launch(["/bin/sh", "s"], as: account)
+        #expect(launch.arguments.contains("--clear-groups"))
+        #expect(!launch.arguments.contains { $0.hasPrefix("--groups") })
+    }
+
+    @Test func withoutSetprivTheErrorSaysWhatToInstall() {
+        let error = #expect(throws: TenderError.self) { try IdentitySwitch.locate(candidates: ["/nonexistent/setpriv"]) }
+        #expect(error?.message.contains("setpriv (util-linux)") == true, "\(String(describing: error))")
+        #expect((try? IdentitySwitch.locate()) != nil, "this machine has util-linux's setpriv")
+    }
+}

@@ -109,6 +109,15 @@ public struct ShellStepRunner: Sendable {
             }
         }
 
+        let identitySwitch: IdentitySwitch?
+        do {
+            identitySwitch = try account.map { _ in try IdentitySwitch.locate() }
+        } catch {
+            try? out.close()
+            try? err.close()
+            throw error
+        }
+
         let started = ContinuousClock.now
         let timedOut = NIOLockedValueBox(false)
         let pidBox = NIOLockedValueBox<pid_t?>(nil)
@@ -120,12 +129,12 @@ public struct ShellStepRunner: Sendable {
                 var options = PlatformOptions()
                 options.createSession = true
                 let processEnvironment: Subprocess.Environment
-                if let account {
-                    // Exactly the user's groups (nil would keep the agent's) and none of
-                    // the agent's environment.
-                    options.userID = account.uid
-                    options.groupID = account.gid
-                    options.supplementaryGroups = account.groups
+                var executable = shell
+                var arguments = [script.path]
+                if let account, let identitySwitch {
+                    // Exactly the user's groups and none of the agent's environment; the
+                    // switch happens in setpriv, never in the agent's forked child.
+                    (executable, arguments) = identitySwitch.launch([shell, script.path], as: account)
                     var env: [Environment.Key: String] = [:]
                     for (key, value) in account.environment(adding: environment) { env[Environment.Key(stringLiteral: key)] = value }
                     processEnvironment = .custom(env)
@@ -136,8 +145,8 @@ public struct ShellStepRunner: Sendable {
                 }
                 let workingDirectory = workingDirectoryPath.map { FilePath($0) }
                 let execution = try await Subprocess.run(
-                    .path(FilePath(shell)),
-                    arguments: [script.path],
+                    .path(FilePath(executable)),
+                    arguments: Arguments(arguments),
                     environment: processEnvironment,
                     workingDirectory: workingDirectory,
                     platformOptions: options,
