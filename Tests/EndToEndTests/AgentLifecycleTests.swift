@@ -6,7 +6,7 @@ import Glibc
 #endif
 
 /// Acceptance 1: registration limit, presence, reconnect with the same identity, deregistration.
-@Suite("E2E: agent lifecycle", .timeLimit(.minutes(3)))
+@Suite("E2E: agent lifecycle", .timeLimit(.minutes(10)))
 struct AgentLifecycleTests {
     /// The controller's sweep for deregistrations made on other replicas, pushed out of
     /// the test: what deregistration does here must be the direct path's doing.

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 
 /// Acceptance 4: the controller's state survives SIGTERM and kill -9; running agents come back by themselves.
-@Suite("E2E: controller restart", .timeLimit(.minutes(3)))
+@Suite("E2E: controller restart", .timeLimit(.minutes(10)))
 struct ControllerRestartTests {
     struct Snapshot: Equatable, CustomStringConvertible {
         struct Act: Equatable { let id: String; let limit: Int?; let count: Int?; let tags: [String: String] }

@@ -5,7 +5,7 @@ import Testing
 /// sent must not take the controller down: `tender-bench hostile` runs the flood
 /// against a real controller process next to well-behaved agents, and the limits
 /// of docs/security.md must hold.
-@Suite("E2E: hostile agent", .serialized, .timeLimit(.minutes(5)))
+@Suite("E2E: hostile agent", .serialized, .timeLimit(.minutes(10)))
 struct HostileAgentTests {
     /// The bound on what one hostile connection may add to the controller.
     static let maxGrowthMB = 64.0

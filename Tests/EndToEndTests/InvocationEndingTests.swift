@@ -10,7 +10,7 @@ import Darwin
 /// Every invocation ends, whatever its agent does (vanishes, freezes, floods output,
 /// is deregistered), and a command too large to send is refused up front. Real
 /// controller, agents and scripts; the cases are independent and run in parallel.
-@Suite("E2E: every invocation ends", .timeLimit(.minutes(5)))
+@Suite("E2E: every invocation ends", .timeLimit(.minutes(10)))
 struct InvocationEndingTests {
     typealias Command = RunCommandTests.Command
 

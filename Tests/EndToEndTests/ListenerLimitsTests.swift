@@ -3,7 +3,7 @@ import Testing
 
 /// docs/security.md, "Listeners": handshake, request and idle deadlines, connection
 /// caps and cipher suites of both listeners, against a real controller process.
-@Suite("E2E: listener limits", .timeLimit(.minutes(3)))
+@Suite("E2E: listener limits", .timeLimit(.minutes(10)))
 struct ListenerLimitsTests {
     /// The first bytes of a TLS record holding a ClientHello: the TLS library waits for
     /// the rest of the 200-byte record, so a peer can feed it a byte at a time.

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 
 /// Acceptance 2: pinning, foreign certificates, activation refusals, token roles.
-@Suite("E2E: security", .timeLimit(.minutes(3)))
+@Suite("E2E: security", .timeLimit(.minutes(10)))
 struct SecurityTests {
     @Test("wrong CA fingerprint aborts registration; wrong code and unknown id get one answer; a deleted activation is named only after the right code")
     func registrationRefusals() async throws {

@@ -4,7 +4,7 @@ import Testing
 /// Text from agents and registrants never reaches the operator's terminal as control
 /// characters: the controller strips them from what it stores, and `tender` shows the
 /// rest (a script's output) as visible text in tables and on a terminal.
-@Suite("E2E: terminal escapes", .timeLimit(.minutes(3)))
+@Suite("E2E: terminal escapes", .timeLimit(.minutes(10)))
 struct TerminalEscapeTests {
     static let esc = "\u{1B}"
     /// What the script prints: a colour sequence, a C1 CSI and a bidi override.
