@@ -149,16 +149,17 @@ final class SimulatedFleet: Sendable {
     /// Keeps agent `index` connected the way `tender-agent run` does: when the channel
     /// ends, wait a backoff with full jitter (reset after a healthy session) and retry.
     private func supervise(_ index: Int) async {
-        var backoff = Backoff(base: 0.5, cap: 30)
+        var backoff = Backoff()
         var connectedAt = ContinuousClock.now
         while !stopped.withLockedValue({ $0 }) {
+            var session: Duration = .zero
             if let channel = channels.withLockedValue({ $0[index] }) {
                 try? await channel.closeFuture.get()
                 channels.withLockedValue { $0[index] = nil }
                 if stopped.withLockedValue({ $0 }) { return }
-                if ContinuousClock.now - connectedAt > .seconds(30) { backoff.reset() }
+                session = ContinuousClock.now - connectedAt
             }
-            try? await Task.sleep(for: .seconds(backoff.next()))
+            try? await Task.sleep(for: .seconds(backoff.next(afterSessionOf: session)))
             if stopped.withLockedValue({ $0 }) { return }
             if await connectOnce(index) { connectedAt = .now }
         }
