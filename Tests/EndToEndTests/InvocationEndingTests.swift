@@ -231,7 +231,13 @@ extension InvocationEndingTests {
                 try await eventually("the cancelled second script not to be running", timeout: .seconds(20), every: .milliseconds(200)) {
                     sleepers.isRunning("queued") ? nil : true
                 }
-                try await Task.sleep(for: .seconds(2))
+                // Not a fixed sleep: once the thawed agent reports a command sent after
+                // everything else, it has read and handled the run and the cancel before it.
+                let afterwards = try await send(sb, controller, ["--target", "*", "--param", "commands=echo afterwards"])
+                let afterwardsEnded = try await waitFor("a later command to end on the thawed agent", sb, controller, afterwards.commandId, timeout: .seconds(30)) {
+                    Self.terminal.contains($0.status)
+                }
+                #expect(afterwardsEnded.status == "Success", "\(afterwardsEnded)")
                 #expect(!sleepers.isRunning("queued"))
                 let later = try await show(sb, controller, queued.commandId)
                 #expect(later.status == "Cancelled" && later.invocations?.first?.status == "Cancelled", "a late report changed it: \(later)")
