@@ -1,11 +1,9 @@
 import Foundation
 import Shared
 
-/// Runs the resolved steps of one invocation in order, with SSM's step rules:
-/// a precondition that does not hold skips the step; a failed step lets the
-/// document continue unless its `onFailure` says `exit` (or `successAndExit`);
-/// `onSuccess: exit` ends it early; a timeout or a cancel ends it; the
-/// `finallyStep` runs in every case.
+/// Runs the resolved steps of one invocation in order. What each step's ending means
+/// (fail, stop, end the invocation) is `StepVerdict`'s rule, the same for every way a
+/// step can end; after a stop only a `finallyStep` still runs.
 public struct InvocationExecutor: Sendable {
     public struct StepResult: Sendable, Equatable, Codable {
         public var name: String
@@ -56,6 +54,20 @@ public struct InvocationExecutor: Sendable {
         var stop = false
         var rebootAt: Int?
 
+        /// Applies the one rule (`StepVerdict`) to a step's ending.
+        func record(_ step: ResolvedStep, _ stepEnding: StepEnding) {
+            let verdict = StepVerdict.of(stepEnding, onFailure: step.onFailure, onSuccess: step.onSuccess)
+            results.append(StepResult(name: step.name, status: verdict.stepStatus, responseCode: verdict.stepResponseCode))
+            if let code = verdict.invocationResponseCode { responseCode = code }
+            if verdict.failsInvocation { failed = true }
+            if verdict.stopsDocument { stop = true }
+            switch verdict.invocationEnding {
+            case .cancelled?: ending = (.cancelled, StatusDetails.cancelled)
+            case .timedOut?: ending = ending ?? (.timedOut, StatusDetails.executionTimedOut)
+            default: break
+            }
+        }
+
         for (index, step) in steps.enumerated() where index >= startAt {
             if rebootAt != nil { break }
             if stop && !step.finallyStep {
@@ -63,17 +75,14 @@ public struct InvocationExecutor: Sendable {
                 continue
             }
             if let precondition = step.precondition, !precondition.holds(platformType: platformType) {
-                results.append(StepResult(name: step.name, status: "Skipped", responseCode: nil))
+                record(step, .preconditionFalse)
                 continue
             }
             guard step.kind == .runShellScript else {
                 // Other actions (patching) arrive with their own issue; say so plainly.
                 let message = "step '\(step.name)': action \(step.action) is not supported by this agent yet\n"
                 try append(Data(message.utf8), to: fullStderr)
-                results.append(StepResult(name: step.name, status: "Failed", responseCode: nil))
-                failed = true
-                responseCode = 1
-                if step.onFailure != .successAndExit { stop = true }
+                record(step, .unsupportedAction)
                 continue
             }
             let inputs = try step.shellScriptInputs()
@@ -84,10 +93,7 @@ public struct InvocationExecutor: Sendable {
                 } catch {
                     let reason = (error as? TenderError)?.message ?? "\(error)"
                     try append(Data("step '\(step.name)': \(reason)\n".utf8), to: fullStderr)
-                    results.append(StepResult(name: step.name, status: "Failed", responseCode: nil))
-                    failed = true
-                    responseCode = 1
-                    if step.onFailure == .exit { stop = true }
+                    record(step, .missingUser)
                     continue
                 }
             }
@@ -97,40 +103,14 @@ public struct InvocationExecutor: Sendable {
                                                handle: handle, appendingTo: (fullStdout, fullStderr))
             switch outcome.ending {
             case .exited(Self.rebootExitCode) where !stop:
+                // "Reboot, then continue": not an ending the document rules decide on.
                 results.append(StepResult(name: step.name, status: "Success", responseCode: Int(Self.rebootExitCode)))
                 responseCode = Int(Self.rebootExitCode)
                 rebootAt = index + 1
-            case .exited(0):
-                results.append(StepResult(name: step.name, status: "Success", responseCode: 0))
-                responseCode = 0
-                if step.onSuccess == .exit { stop = true }
-            case .exited(let code):
-                results.append(StepResult(name: step.name, status: "Failed", responseCode: Int(code)))
-                responseCode = Int(code)
-                switch step.onFailure {
-                case .successAndExit?:
-                    stop = true
-                case .exit?:
-                    failed = true
-                    stop = true
-                case nil:
-                    failed = true
-                }
-            case .signaled(let signal):
-                results.append(StepResult(name: step.name, status: "Failed", responseCode: 128 + Int(signal)))
-                responseCode = 128 + Int(signal)
-                failed = true
-                if step.onFailure == .exit { stop = true }
-            case .timedOut:
-                results.append(StepResult(name: step.name, status: "TimedOut", responseCode: nil))
-                responseCode = -1
-                ending = ending ?? (.timedOut, StatusDetails.executionTimedOut)
-                stop = true
-            case .cancelled:
-                results.append(StepResult(name: step.name, status: "Cancelled", responseCode: nil))
-                responseCode = -1
-                ending = (.cancelled, StatusDetails.cancelled)
-                stop = true
+            case .exited(let code): record(step, .exited(code))
+            case .signaled(let signal): record(step, .signaled(signal))
+            case .timedOut: record(step, .timedOut)
+            case .cancelled: record(step, .cancelled)
             }
         }
 
