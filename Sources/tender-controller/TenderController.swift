@@ -33,13 +33,13 @@ struct Serve: AsyncParsableCommand {
     var names: [String] = []
 
     @Option(help: "Seconds between agent heartbeats.")
-    var heartbeatInterval: Double = 2
+    var heartbeatInterval = ControllerConfiguration().heartbeatInterval
 
     @Option(help: "Seconds of silence after which an agent is shown ConnectionLost.")
-    var heartbeatTimeout: Double = 7
+    var heartbeatTimeout = ControllerConfiguration().heartbeatTimeout
 
     @Option(help: ArgumentHelp("Seconds between looks for instances deregistered on other replicas sharing the database (their channels held here are then closed); a deregistration made on this controller takes effect at once.", valueName: "seconds"))
-    var deregistrationCheckInterval: Double = PresenceMonitor.defaultDeregistrationCheckSeconds
+    var deregistrationCheckInterval = ControllerConfiguration().deregistrationCheckInterval
 
     @Option(help: "Lifetime of agents' client certificates (e.g. 365d, 90d); agents renew when a third is left.")
     var clientCertificateValidity = "365d"

@@ -34,7 +34,7 @@ public struct PresenceMonitor: Service {
     /// replicas that differ a little) and always two intervals, so no deregistration
     /// falls between two checks.
     static func deregistrationLookBack(interval: Duration) -> TimeInterval {
-        max(60, 2 * (Double(interval.components.seconds) + Double(interval.components.attoseconds) / 1e18))
+        max(60, 2 * (interval / .seconds(1)))
     }
 
     init(registry: ConnectionRegistry, store: any Store, sessions: AgentSessionHandler, heartbeatTimeout: TimeAmount, flushInterval: Duration = .seconds(pingFlushSeconds),
