@@ -1,5 +1,14 @@
 import Dispatch
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// SIGTERM/SIGINT as an awaitable stream, so `run` can stop cleanly under systemd.
 /// The caller keeps `sources` alive for as long as it wants the signals.

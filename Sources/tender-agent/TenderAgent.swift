@@ -1,8 +1,18 @@
 import Agent
 import ArgumentParser
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import Logging
-import Shared
+import SystemPackage
+import TenderWire
 
 @main
 struct TenderAgent: AsyncParsableCommand {
@@ -14,7 +24,7 @@ struct TenderAgent: AsyncParsableCommand {
     )
 
     static func fail(_ message: String, code: Int32 = 1) -> ExitCode {
-        FileHandle.standardError.write(Data("tender-agent: \(message)\n".utf8))
+        _ = try? FileDescriptor.standardError.writeAll("tender-agent: \(message)\n".utf8)
         return ExitCode(code)
     }
 }
@@ -54,7 +64,7 @@ struct Register: AsyncParsableCommand {
             guard let text = try? String(contentsOfFile: activationCodeFile, encoding: .utf8) else {
                 throw ValidationError("cannot read --activation-code-file \(activationCodeFile)")
             }
-            return text.trimmingCharacters(in: .whitespacesAndNewlines)
+            return text.trimmingWhitespace()
         }
         if let env = ProcessInfo.processInfo.environment["TENDER_ACTIVATION_CODE"], !env.isEmpty { return env }
         throw ValidationError("give the activation code with --activation-code, --activation-code-file or TENDER_ACTIVATION_CODE")

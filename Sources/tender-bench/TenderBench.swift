@@ -1,7 +1,7 @@
 import ArgumentParser
 import Bench
 import Foundation
-import Shared
+import TenderWire
 
 @main
 struct TenderBench: AsyncParsableCommand {

@@ -2,7 +2,8 @@ import ArgumentParser
 import Controller
 import Foundation
 import Logging
-import Shared
+import TenderAPI
+import TenderWire
 
 @main
 struct TenderController: AsyncParsableCommand {

@@ -4,7 +4,7 @@ import NIOCore
 import NIOFoundationCompat
 import NIOHTTP1
 import NIOSSL
-import Shared
+import TenderWire
 
 /// The operator API over HTTPS, mapping each failure to the CLI's exit codes.
 struct APIClient {

@@ -1,5 +1,6 @@
 import Foundation
-import Shared
+import TenderAPI
+import TenderWire
 
 /// Prints results as aligned tables for people or JSON for scripts.
 ///

@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import Shared
+import TenderWire
 
 /// The operator CLI. Its own entry point maps every failure to the CLI's exit
 /// codes (argument-parser would use 64 for usage errors).

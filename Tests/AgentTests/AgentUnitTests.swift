@@ -2,7 +2,7 @@ import Foundation
 import Logging
 import Testing
 @testable import Agent
-@testable import Shared
+@testable import TenderWire
 
 @Suite("Backoff")
 struct BackoffTests {

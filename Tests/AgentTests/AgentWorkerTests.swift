@@ -2,7 +2,7 @@ import Foundation
 import Logging
 import Testing
 @testable import Agent
-@testable import Shared
+@testable import TenderWire
 
 /// Drives `AgentWorker` directly: real scripts, a real spool on disk, and a recording
 /// sender in place of the channel.

@@ -2,7 +2,7 @@ import Foundation
 import Logging
 import Testing
 @testable import Agent
-@testable import Shared
+@testable import TenderWire
 
 /// Exit code 194: the agent runs the reboot command and the document continues at
 /// the next step when the agent starts again, without repeating earlier steps.

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 @testable import Agent
-@testable import Shared
+@testable import TenderWire
 
 @Suite("Shell steps")
 struct ShellStepRunnerTests {

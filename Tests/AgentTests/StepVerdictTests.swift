@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 @testable import Agent
-@testable import Shared
+@testable import TenderWire
 
 /// SSM's step rules as one table: every way a step can end, under every
 /// `onFailure` and `onSuccess` setting.

@@ -21,7 +21,7 @@ struct BenchTests {
         (object[key] as? NSNumber)?.doubleValue
     }
 
-    @Test("register, fanout and storm with 20 simulated agents print their SPEC fields")
+    @Test("register, fanout and storm with 20 simulated agents print their documented fields")
     func fleetScenarios() async throws {
         try await withSandbox("bench-fleet") { sandbox in
             let register = try await bench(sandbox, ["register", "--agents", "20"])

@@ -1,12 +1,16 @@
 import Crypto
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
-import NIOFoundationCompat
+import NIOFoundationEssentialsCompat
 import NIOSSL
 import NIOWebSocket
-import Shared
+import TenderWire
 import X509
 
 /// `tender-agent run`: keeps the channel to the controller up for as long as the
@@ -39,7 +43,7 @@ public final class AgentRunner: Sendable {
     private let renewalRequested = NIOLockedValueBox<ContinuousClock.Instant?>(nil)
     /// The certificate in use, kept in memory so the heartbeat loop's renewal check costs no I/O.
     private let currentCertificate = NIOLockedValueBox<Certificate?>(nil)
-    private let status = NIOLockedValueBox<AgentStatus>(AgentStatus(state: "starting", since: Date(), pid: getpid(), lastError: nil))
+    private let status = NIOLockedValueBox<AgentStatus>(AgentStatus(state: "starting", since: Date(), pid: ProcessInfo.processInfo.processIdentifier, lastError: nil))
 
     public init(state: AgentStateDirectory, logger: Logger, backoffBase: Double = Backoff.defaultBase, backoffCap: Double = Backoff.defaultCap,
                 maxConcurrentInvocations: Int = AgentWorker.defaultMaxConcurrent,
@@ -85,7 +89,7 @@ public final class AgentRunner: Sendable {
             }
             // A session that lasted a while was healthy: the backoff starts over.
             let wait = backoff.next(afterSessionOf: connectedFor)
-            logger.info("reconnecting", metadata: ["in": "\(String(format: "%.1f", wait))s"])
+            logger.info("reconnecting", metadata: ["in": "\((wait * 10).rounded() / 10)s"])
             try? await Task.sleep(for: .seconds(wait))
         }
         setStatus("stopped", error: nil)

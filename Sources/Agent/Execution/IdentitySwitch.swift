@@ -1,5 +1,9 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
-import Shared
+#endif
+import TenderWire
 
 /// Starts a step as another user through `setpriv` (util-linux), which sets the
 /// groups, gid and uid in a fresh single-threaded process and then executes the shell.

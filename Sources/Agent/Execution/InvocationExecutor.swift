@@ -1,5 +1,9 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
-import Shared
+#endif
+import TenderWire
 
 /// Runs the resolved steps of one invocation in order. What each step's ending means
 /// (fail, stop, end the invocation) is `StepVerdict`'s rule, the same for every way a
@@ -123,10 +127,7 @@ public struct InvocationExecutor: Sendable {
     }
 
     private func append(_ data: Data, to url: URL) throws {
-        let handle = try FileHandle(forWritingTo: url)
-        defer { try? handle.close() }
-        try handle.seekToEnd()
-        try handle.write(contentsOf: data)
+        try SpoolFileIO.append(data, to: url)
     }
 
     /// Where an invocation's output accumulates, readable while it runs.
@@ -144,9 +145,7 @@ public struct InvocationExecutor: Sendable {
     /// At most `limit` characters from the start of the file (reading 4 bytes per
     /// character at most), decoded leniently: output need not be UTF-8.
     static func readText(_ url: URL, limit: Int) -> String {
-        guard let handle = try? FileHandle(forReadingFrom: url) else { return "" }
-        defer { try? handle.close() }
-        let data = (try? handle.read(upToCount: limit * 4)) ?? Data()
-        return String(String(decoding: data, as: UTF8.self).prefix(limit))
+        guard let bytes = SpoolFileIO.prefix(of: url, maxBytes: limit * 4) else { return "" }
+        return String(String(decoding: bytes, as: UTF8.self).prefix(limit))
     }
 }

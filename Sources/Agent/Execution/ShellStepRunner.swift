@@ -1,6 +1,10 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import NIOConcurrencyHelpers
-import Shared
+import TenderWire
 import Subprocess
 import SystemPackage
 
@@ -101,8 +105,7 @@ public struct ShellStepRunner: Sendable {
         }
 
         if let dir = inputs.workingDirectory {
-            var isDirectory: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDirectory), isDirectory.boolValue else {
+            guard FileStatus.isDirectory(dir) else {
                 try? out.close()
                 try? err.close()
                 throw TenderError.validation("working directory \(dir) does not exist")

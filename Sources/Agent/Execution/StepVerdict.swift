@@ -1,4 +1,4 @@
-import Shared
+import TenderWire
 
 /// How one step ended, in the terms the document's rules decide on. Every action's
 /// runner reports one of these, so `onFailure`/`onSuccess` mean the same for all.

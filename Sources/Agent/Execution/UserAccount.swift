@@ -1,5 +1,9 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
-import Shared
+#endif
+import TenderWire
 
 #if canImport(Glibc)
 import Glibc
@@ -104,7 +108,6 @@ public struct UserAccount: Sendable, Equatable {
     /// Where a step run as this user starts when the document names no directory:
     /// the user's home, if there is one.
     public var defaultWorkingDirectory: String? {
-        var isDirectory: ObjCBool = false
-        return FileManager.default.fileExists(atPath: home, isDirectory: &isDirectory) && isDirectory.boolValue ? home : nil
+        FileStatus.isDirectory(home) ? home : nil
     }
 }

@@ -1,7 +1,10 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import NIOCore
 import NIOPosix
-import Shared
 
 /// Facts about the managed host reported in hello: OS from `/etc/os-release`,
 /// hostname and IP addresses (routable ones first, loopback and link-local left out).
@@ -25,13 +28,13 @@ public struct HostInfo: Sendable, Equatable {
     public static func parseOSRelease(_ text: String) -> [String: String] {
         var out: [String: String] = [:]
         for line in text.split(whereSeparator: \.isNewline) {
-            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            let trimmed = line.trimmingBlanks()
             guard !trimmed.hasPrefix("#"), let eq = trimmed.firstIndex(of: "=") else { continue }
             var value = String(trimmed[trimmed.index(after: eq)...])
             if value.count >= 2, let first = value.first, first == "\"" || first == "'", value.last == first {
                 value = String(value.dropFirst().dropLast())
             }
-            out[String(trimmed[..<eq])] = value.replacingOccurrences(of: "\\\"", with: "\"")
+            out[String(trimmed[..<eq])] = value.replacing("\\\"", with: "\"")
         }
         return out
     }

@@ -1,6 +1,10 @@
 import Crypto
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
-import Shared
+#endif
+import TenderWire
 import X509
 
 /// What an agent keeps in its state dir: who it is, where its controller is, and

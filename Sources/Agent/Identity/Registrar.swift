@@ -1,9 +1,13 @@
 import Crypto
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Logging
 import NIOHTTP1
 import NIOSSL
-import Shared
+import TenderWire
 import X509
 
 /// `tender-agent register`: pins the controller's CA by fingerprint, generates the

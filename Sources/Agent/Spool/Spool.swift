@@ -1,5 +1,9 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
-import Shared
+#endif
+import TenderWire
 
 #if canImport(Glibc)
 import Glibc
@@ -188,12 +192,12 @@ public struct Spool<Item: Codable & Sendable, Outcome: Codable & Sendable>: Send
     /// (id, url) of the files in a subdirectory, oldest first.
     private func entries(_ sub: String) throws -> [(String, URL)] {
         let dir = directory.appendingPathComponent(sub)
-        let urls = try FileManager.default.contentsOfDirectory(at: dir, includingPropertiesForKeys: [.contentModificationDateKey])
-        let named: [(String, URL, Date)] = urls.compactMap { url in
-            let name = url.lastPathComponent
+        let names = try FileManager.default.contentsOfDirectory(atPath: dir.path)
+        let named: [(String, URL, Date)] = names.compactMap { name in
             guard !name.hasPrefix("."), !name.hasSuffix(".corrupt") else { return nil }
+            let url = dir.appendingPathComponent(name)
             let id = name.hasSuffix(".json") ? String(name.dropLast(5)) : name
-            let date = (try? url.resourceValues(forKeys: [.contentModificationDateKey]).contentModificationDate) ?? .distantPast
+            let date = FileStatus(path: url.path)?.modified ?? .distantPast
             return (id, url, date)
         }
         return named.sorted { ($0.2, $0.0) < ($1.2, $1.0) }.map { ($0.0, $0.1) }

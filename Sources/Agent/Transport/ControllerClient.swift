@@ -1,12 +1,16 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import NIOConcurrencyHelpers
 import NIOCore
-import NIOFoundationCompat
+import NIOFoundationEssentialsCompat
 import NIOHTTP1
 import NIOPosix
 import NIOSSL
 import NIOWebSocket
-import Shared
+import TenderWire
 
 /// Opens connections to the controller's agent listener: TCP, through the proxy if
 /// one is set, then TLS; on top either one HTTP request or the WebSocket channel.
@@ -77,7 +81,7 @@ struct ControllerClient: Sendable {
 
     private func request(method: HTTPMethod, path: String, body: Data?, maxResponseSize: Int, proxyFailure: NIOLockedValueBox<TenderError?>) async throws -> HTTPResult {
         let context = try NIOSSLContext(configuration: tls)
-        let host = controller.description.replacingOccurrences(of: "https://", with: "")
+        let host = controller.description.replacing("https://", with: "")
         let channel = try await bootstrap.connect(host: dialHost, port: dialPort) { channel in
             channel.eventLoop.makeCompletedFuture {
                 try addTransportHandlers(channel, context: context, proxyFailure: proxyFailure)
@@ -134,7 +138,7 @@ struct ControllerClient: Sendable {
 
     private func openChannel(proxyFailure: NIOLockedValueBox<TenderError?>) async throws -> ChannelResult {
         let context = try NIOSSLContext(configuration: tls)
-        let host = controller.description.replacingOccurrences(of: "https://", with: "")
+        let host = controller.description.replacing("https://", with: "")
         let upgrade: EventLoopFuture<UpgradeOutcome> = try await bootstrap.connect(host: dialHost, port: dialPort) { channel in
             channel.eventLoop.makeCompletedFuture {
                 try addTransportHandlers(channel, context: context, proxyFailure: proxyFailure)

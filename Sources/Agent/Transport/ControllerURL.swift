@@ -1,5 +1,9 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
-import Shared
+#endif
+import TenderWire
 
 /// `https://HOST:PORT` of the controller's agent listener.
 public struct ControllerURL: Sendable, Equatable, CustomStringConvertible {
@@ -29,7 +33,7 @@ public struct ProxySettings: Sendable, Equatable {
 
     public static func fromEnvironment(for target: ControllerURL, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> ProxySettings? {
         guard let raw = environment["HTTPS_PROXY"] ?? environment["https_proxy"], !raw.isEmpty else { return nil }
-        let noProxy = (environment["NO_PROXY"] ?? environment["no_proxy"] ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+        let noProxy = (environment["NO_PROXY"] ?? environment["no_proxy"] ?? "").split(separator: ",").map { $0.trimmingBlanks().lowercased() }
         let host = target.host.lowercased()
         for entry in noProxy where !entry.isEmpty {
             if entry == "*" || host == entry || host.hasSuffix(entry.hasPrefix(".") ? entry : "." + entry) { return nil }

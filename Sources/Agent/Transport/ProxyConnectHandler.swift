@@ -1,6 +1,6 @@
 import NIOConcurrencyHelpers
 import NIOCore
-import Shared
+import TenderWire
 
 /// Tunnels the connection through an HTTP proxy with `CONNECT host:port`.
 ///

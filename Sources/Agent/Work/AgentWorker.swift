@@ -1,6 +1,10 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Logging
-import Shared
+import TenderWire
 import Subprocess
 import SystemPackage
 
@@ -269,13 +273,11 @@ public actor AgentWorker {
     private func sendOutput(_ wanted: OutputWanted) async {
         for (stream, offset) in [("stdout", wanted.stdoutOffset), ("stderr", wanted.stderrOffset)] {
             let url = spool.outputFile(id: wanted.invocationId, stream: stream)
-            guard let handle = try? FileHandle(forReadingFrom: url) else { continue }
-            defer { try? handle.close() }
+            guard FileManager.default.fileExists(atPath: url.path) else { continue }
             var position = max(0, offset)
             do {
-                try handle.seek(toOffset: UInt64(position))
-                while let chunk = try handle.read(upToCount: InvocationOutputChunk.maxBytes), !chunk.isEmpty {
-                    await send(.invocationOutput(InvocationOutputChunk(invocationId: wanted.invocationId, stream: stream, offset: position, data: chunk.base64EncodedString())))
+                try await SpoolFileIO.readChunks(of: url, from: position, chunkSize: InvocationOutputChunk.maxBytes) { chunk in
+                    await send(.invocationOutput(InvocationOutputChunk(invocationId: wanted.invocationId, stream: stream, offset: position, data: Data(chunk).base64EncodedString())))
                     position += chunk.count
                 }
             } catch {
@@ -570,8 +572,7 @@ public actor AgentWorker {
 /// Sizes of output files (0 when absent).
 enum FullOutput {
     static func size(of url: URL) -> Int {
-        let attributes = try? FileManager.default.attributesOfItem(atPath: url.path)
-        return (attributes?[.size] as? NSNumber)?.intValue ?? 0
+        FileStatus(path: url.path)?.size ?? 0
     }
 }
 

@@ -4,7 +4,8 @@ import NIOCore
 import NIOFoundationCompat
 import NIOHTTP1
 import NIOSSL
-import Shared
+import TenderAPI
+import TenderWire
 
 /// The operator API as the bench uses it: the same HTTPS JSON calls the `tender` CLI
 /// makes, with the controller's admin token.

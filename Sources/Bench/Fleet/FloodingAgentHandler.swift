@@ -2,7 +2,7 @@ import Foundation
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOWebSocket
-import Shared
+import TenderWire
 
 /// A hostile agent: once welcomed it stops reading and sends pings, or messages
 /// the controller must answer, as fast as its socket takes them, until the

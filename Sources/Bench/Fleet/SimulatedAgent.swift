@@ -5,7 +5,7 @@ import NIOHTTP1
 import NIOPosix
 import NIOSSL
 import NIOWebSocket
-import Shared
+import TenderWire
 
 /// One simulated agent's identity: the key and certificate a real registration gave it.
 struct SimulatedIdentity: Sendable {

@@ -8,7 +8,8 @@ import NIOFoundationCompat
 import NIOHTTP1
 import NIOPosix
 import NIOSSL
-import Shared
+import TenderAPI
+import TenderWire
 import X509
 
 /// N simulated agents: registered for real (own key, CSR, certificate from the

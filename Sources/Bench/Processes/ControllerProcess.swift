@@ -1,5 +1,5 @@
 import Foundation
-import Shared
+import TenderWire
 
 /// The controller under test: the real `tender-controller` binary in its own process
 /// (so its memory is measured alone), on loopback, with a data dir in the bench's

@@ -1,5 +1,5 @@
 import Foundation
-import Shared
+import TenderWire
 
 /// Memory and CPU of one process, read from `/proc` (Linux): what the benchmark
 /// reports is what the kernel accounts to that process alone.

@@ -1,5 +1,6 @@
 import Foundation
-import Shared
+import TenderAPI
+import TenderWire
 
 /// `tender-agent`'s cost on a managed host: the real binary, registered and connected
 /// to a real controller, measured idle and while it streams a large output.

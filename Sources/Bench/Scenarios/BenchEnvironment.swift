@@ -2,7 +2,8 @@ import Foundation
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
-import Shared
+import TenderAPI
+import TenderWire
 
 /// What every scenario needs: a work dir, the controller process under test, the
 /// operator API, and one event loop group for the simulated agents.

@@ -1,5 +1,6 @@
 import Foundation
-import Shared
+import TenderAPI
+import TenderWire
 
 /// `tender-bench fanout`: N connected agents, one no-op command to all of them, timed
 /// from the API request until the controller has confirmed every result as stored.

@@ -1,7 +1,8 @@
 import Foundation
 import NIOConcurrencyHelpers
 import NIOCore
-import Shared
+import TenderAPI
+import TenderWire
 
 /// `tender-bench hostile`: one registered agent floods the controller (pings, or
 /// messages it must answer) without ever reading, next to a few well-behaved

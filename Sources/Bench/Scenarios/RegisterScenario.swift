@@ -1,5 +1,5 @@
 import Foundation
-import Shared
+import TenderWire
 
 /// `tender-bench register`: N registrations with real CSRs against a fresh
 /// controller, each on its own TLS connection; keys are made before the clock starts.

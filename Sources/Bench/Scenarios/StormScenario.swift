@@ -1,5 +1,5 @@
 import Foundation
-import Shared
+import TenderWire
 
 /// `tender-bench storm`: N agents connected, the controller restarted (SIGTERM, then
 /// started again on the same ports and data), timed from the SIGTERM until each

@@ -2,7 +2,8 @@ import Foundation
 import NIOFoundationCompat
 import HTTPTypes
 import Hummingbird
-import Shared
+import TenderAPI
+import TenderWire
 
 /// One operator API endpoint. The API is declared as a table of these so that the
 /// router, the role checks and the OpenAPI test all read the same list.

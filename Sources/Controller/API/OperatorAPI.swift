@@ -4,7 +4,8 @@ import Hummingbird
 import Logging
 import NIOCore
 import NIOFoundationCompat
-import Shared
+import TenderAPI
+import TenderWire
 
 /// The operators' HTTPS JSON API under `/v1/`: bearer tokens, roles, and one
 /// error shape for everything that goes wrong.

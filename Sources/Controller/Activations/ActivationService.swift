@@ -1,5 +1,6 @@
 import Foundation
-import Shared
+import TenderAPI
+import TenderWire
 
 /// Creates, lists and deletes activations: the one-time credentials admins hand to
 /// new servers. Limits follow SSM: 1–1000 registrations, expiry up to 30 days.

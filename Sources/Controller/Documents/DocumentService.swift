@@ -1,5 +1,7 @@
 import Foundation
-import Shared
+import TenderAPI
+import TenderDocuments
+import TenderWire
 
 /// Custom command documents: validated in full before anything is stored, kept as
 /// the text the operator wrote, versioned on every update. Built-ins are read-only.

@@ -1,5 +1,6 @@
 import NIOConcurrencyHelpers
-import Shared
+import TenderDocuments
+import TenderWire
 
 /// Stored documents as parsed, by (name, version), so that listing, showing and
 /// sending do not read the same YAML again on every request.

@@ -6,7 +6,7 @@ import NIOPosix
 import NIOSSL
 import NIOWebSocket
 import ServiceLifecycle
-import Shared
+import TenderWire
 import X509
 
 /// The agents' listener. One TLS port serves both registration (server-authenticated

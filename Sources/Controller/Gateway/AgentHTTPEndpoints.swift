@@ -3,7 +3,7 @@ import Logging
 import NIOCore
 import NIOFoundationCompat
 import NIOHTTP1
-import Shared
+import TenderWire
 
 /// The plain HTTPS requests on the agents' listener: the CA certificate (so an agent
 /// can pin it by fingerprint), registration, and the refusal of a channel upgrade

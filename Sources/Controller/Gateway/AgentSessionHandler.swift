@@ -3,7 +3,8 @@ import Logging
 import NIOCore
 import NIOFoundationCompat
 import NIOWebSocket
-import Shared
+import TenderAPI
+import TenderWire
 import X509
 
 /// Runs one agent's channel from hello to close: protocol negotiation, identity

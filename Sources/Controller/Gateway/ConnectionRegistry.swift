@@ -2,7 +2,6 @@ import Foundation
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOWebSocket
-import Shared
 
 /// The agents connected to this controller process, one live channel per instance.
 ///

@@ -1,7 +1,7 @@
 import Logging
 import NIOCore
 import NIOWebSocket
-import Shared
+import TenderWire
 
 /// Disconnects an agent that sends pings or messages faster than
 /// `AgentChannelLimits` allows. Sits before the heartbeat responder, so a ping

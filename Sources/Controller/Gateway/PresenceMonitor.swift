@@ -2,7 +2,6 @@ import Foundation
 import Logging
 import NIOCore
 import ServiceLifecycle
-import Shared
 
 /// Keeps `pingStatus` honest: closes channels that went silent (a TCP connection
 /// that died without a FIN) and writes heartbeat times in one batch per interval,

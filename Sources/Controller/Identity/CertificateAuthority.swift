@@ -2,7 +2,7 @@ import Crypto
 import Foundation
 import Logging
 import NIOSSL
-import Shared
+import TenderWire
 import SwiftASN1
 import X509
 

@@ -1,5 +1,6 @@
 import Foundation
-import Shared
+import TenderAPI
+import TenderWire
 
 /// The fleet registry as operators see it: listing with target filters, tags,
 /// and deregistration, which revokes the instance's identity at once.

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
-import Shared
+import TenderAPI
+import TenderWire
 import X509
 
 /// Trades an activation and a CSR for an instance id and a client certificate.

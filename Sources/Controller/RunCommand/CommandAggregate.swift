@@ -1,4 +1,4 @@
-import Shared
+import TenderWire
 
 /// A command's status and counts, derived from its invocations' statuses.
 ///

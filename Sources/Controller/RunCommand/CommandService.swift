@@ -1,5 +1,6 @@
 import Foundation
-import Shared
+import TenderAPI
+import TenderWire
 
 /// Run Command for operators: checks the document and parameters, resolves the
 /// targets, stores the command with one invocation per instance (before anything

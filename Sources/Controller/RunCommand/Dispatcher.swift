@@ -4,7 +4,7 @@ import NIOConcurrencyHelpers
 import NIOCore
 import NIOWebSocket
 import ServiceLifecycle
-import Shared
+import TenderWire
 
 /// Hands invocations to connected agents within each command's limits (the
 /// MaxConcurrency sliding window and the MaxErrors stop), applies delivery

@@ -1,7 +1,8 @@
 import Foundation
 import Logging
 import NIOConcurrencyHelpers
-import Shared
+import TenderAPI
+import TenderWire
 
 /// What agents report about their work: start notices and results. A result is
 /// stored once (a repeated one finds the invocation already finished and changes

@@ -1,5 +1,5 @@
 import Foundation
-import Shared
+import TenderWire
 
 /// Full command output, kept as files in the data dir (`blobs/output/COMMAND/INSTANCE.stdout`)
 /// rather than in table rows: it can be large, and only `command output` reads it.

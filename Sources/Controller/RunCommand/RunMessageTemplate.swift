@@ -1,7 +1,7 @@
 import Foundation
 import NIOCore
 import NIOWebSocket
-import Shared
+import TenderWire
 
 /// A command's `runInvocation` message, encoded once: only the invocation id differs
 /// between agents, so a fan-out to ten thousand copies bytes instead of running the

@@ -6,7 +6,7 @@ import NIOCore
 import NIOPosix
 import NIOSSL
 import ServiceLifecycle
-import Shared
+import TenderWire
 
 /// A running controller: wires the store, the CA, the agents' gateway and the
 /// operator API together and runs them until SIGTERM/SIGINT, then shuts down in

@@ -1,7 +1,7 @@
 import Foundation
 import NIOCore
 import NIOPosix
-import Shared
+import TenderWire
 
 /// Everything `tender-controller serve` can be told, with the documented defaults (`tender-controller serve --help`, docs/security.md).
 public struct ControllerConfiguration: Sendable {

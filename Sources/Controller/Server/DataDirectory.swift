@@ -1,5 +1,5 @@
 import Foundation
-import Shared
+import TenderWire
 
 #if canImport(Glibc)
 import Glibc

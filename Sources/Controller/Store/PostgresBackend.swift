@@ -4,7 +4,7 @@ import NIOSSL
 import PostgresKit
 import PostgresNIO
 import SQLKit
-import Shared
+import TenderWire
 
 /// The scale-out store: a PostgreSQL connection pool shared by every request of
 /// this replica; several replicas may use the same database.

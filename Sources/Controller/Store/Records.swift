@@ -1,5 +1,6 @@
 import Foundation
-import Shared
+import TenderAPI
+import TenderWire
 
 /// An activation as stored. The code itself is never stored, only its hash.
 public struct ActivationRecord: Sendable, Equatable {

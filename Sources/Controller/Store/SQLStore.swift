@@ -1,7 +1,8 @@
 import Foundation
 import Logging
 import SQLKit
-import Shared
+import TenderAPI
+import TenderWire
 
 /// The `Store` written once in SQL that SQLite and PostgreSQL both accept.
 public final class SQLStore: Store {

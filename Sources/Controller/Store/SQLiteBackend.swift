@@ -7,7 +7,7 @@ import NIOCore
 import NIOPosix
 import SQLKit
 import SQLiteKit
-import Shared
+import TenderWire
 
 /// The embedded store: one SQLite file in WAL mode, one connection, every use
 /// serialised by a mutex (SQLite allows one writer; serialising also keeps

@@ -1,5 +1,6 @@
 import Foundation
-import Shared
+import TenderAPI
+import TenderWire
 
 /// The controller's persistent state. One interface, two implementations
 /// (SQLite embedded, PostgreSQL for several replicas), both checked by the same

@@ -3,7 +3,8 @@ import Foundation
 import Glibc
 #endif
 import Logging
-import Shared
+import TenderAPI
+import TenderWire
 
 /// Operator API tokens: created with a role, stored as hashes, revocable.
 public struct TokenService: Sendable {

@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import Shared
+import TenderAPI
 
 struct ActivationCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
-import Shared
+import TenderAPI
+import TenderDocuments
+import TenderWire
 
 struct DocumentCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

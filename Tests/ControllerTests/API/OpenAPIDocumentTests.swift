@@ -1,6 +1,7 @@
 import Foundation
 import Logging
-import Shared
+import TenderAPI
+import TenderWire
 import Testing
 
 @testable import Controller

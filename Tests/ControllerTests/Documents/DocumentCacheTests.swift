@@ -1,5 +1,7 @@
 import Foundation
-import Shared
+import TenderAPI
+import TenderDocuments
+import TenderWire
 import Testing
 @testable import Controller
 

@@ -3,7 +3,7 @@ import Foundation
 import Testing
 import X509
 @testable import Controller
-@testable import Shared
+@testable import TenderWire
 
 /// The identity guarantees of the agent channel, each on its own path: no presence
 /// monitor runs here, so its sweep for deregistrations made on other replicas cannot

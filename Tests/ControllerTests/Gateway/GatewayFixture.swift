@@ -8,7 +8,7 @@ import Synchronization
 import Testing
 import X509
 @testable import Controller
-@testable import Shared
+@testable import TenderWire
 
 /// The controller's side of agent channels, on a real (SQLite) store, with no listener,
 /// no TLS and no presence monitor: no periodic sweep runs, so what a test sees is the

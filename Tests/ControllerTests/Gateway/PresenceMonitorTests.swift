@@ -2,7 +2,6 @@ import Foundation
 import NIOCore
 import Testing
 @testable import Controller
-@testable import Shared
 
 /// The presence monitor's sweep for deregistrations made on other replicas: the only
 /// way a replica learns of them, so it must work, and its interval must be what is set.

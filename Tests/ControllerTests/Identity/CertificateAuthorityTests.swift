@@ -5,7 +5,7 @@ import SwiftASN1
 import Testing
 import X509
 @testable import Controller
-@testable import Shared
+@testable import TenderWire
 
 @Suite("Certificate authority")
 struct CertificateAuthorityTests {

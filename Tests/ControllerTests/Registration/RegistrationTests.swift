@@ -3,7 +3,8 @@ import Foundation
 import Logging
 import Testing
 @testable import Controller
-@testable import Shared
+@testable import TenderAPI
+@testable import TenderWire
 
 @Suite("Registration")
 struct RegistrationTests {

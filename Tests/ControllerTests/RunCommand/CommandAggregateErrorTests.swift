@@ -1,6 +1,6 @@
 import Testing
 @testable import Controller
-import Shared
+import TenderWire
 
 /// What counts against MaxErrors, and how `Undeliverable` (a deregistered
 /// instance) shows in a command's status.

@@ -1,6 +1,7 @@
 import Testing
 @testable import Controller
-import Shared
+import TenderAPI
+import TenderWire
 
 @Suite("Rate control and status aggregation")
 struct DispatchLogicTests {

@@ -6,7 +6,7 @@ import NIOEmbedded
 import NIOWebSocket
 import Testing
 @testable import Controller
-import Shared
+import TenderWire
 
 /// What the dispatcher did, in the order it happened: invocations stored as sent, and
 /// messages written to agents' channels (by instance id).

@@ -1,7 +1,6 @@
 import Foundation
 import Testing
 @testable import Controller
-import Shared
 
 /// The MaxErrors stop, seen where it acts: a real dispatcher with connected (fake)
 /// agents, so "nothing more is sent" is a fact about the channels, not the plan.

@@ -2,7 +2,7 @@ import Foundation
 import Logging
 import Testing
 @testable import Controller
-import Shared
+import TenderWire
 
 /// "Inline output is cut at 24,000 characters" (stdout; 8,000 for stderr), on the
 /// controller: it cuts what an agent sends by the agent's own rule (`OutputLimits`),

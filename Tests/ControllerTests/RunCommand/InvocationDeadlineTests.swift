@@ -2,7 +2,7 @@ import Foundation
 import Logging
 import Testing
 @testable import Controller
-import Shared
+import TenderWire
 
 /// The dispatcher's and the reports' rules that make every invocation end, driven
 /// with explicit times on a real (SQLite) store and no agents connected: the

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 @testable import Controller
-import Shared
+import TenderWire
 
 @Suite("InvocationReports batching")
 struct InvocationReportsTests {

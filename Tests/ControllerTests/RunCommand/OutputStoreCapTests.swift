@@ -1,7 +1,6 @@
 import Foundation
 import Testing
 @testable import Controller
-import Shared
 
 /// The per-stream cap on stored output: bytes past `maxStreamBytes` are dropped,
 /// and the stored output says how large the stream really was.

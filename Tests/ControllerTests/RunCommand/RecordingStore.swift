@@ -1,6 +1,7 @@
 import Foundation
 @testable import Controller
-import Shared
+import TenderAPI
+import TenderWire
 
 /// A `Store` that forwards everything to a real one and reports each invocation
 /// stored as sent (`InProgress` with a `sentAt`) once the write has returned, so a

@@ -2,7 +2,8 @@ import Foundation
 import Logging
 import Testing
 @testable import Controller
-import Shared
+import TenderAPI
+import TenderWire
 
 /// The production defaults and limits of Run Command, read where they are applied
 /// (not test-only settings): a send that gives no MaxConcurrency, MaxErrors or

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 @testable import Controller
-import Shared
+import TenderWire
 
 /// "Stored before sent": every invocation is stored `InProgress` with its `sentAt`
 /// before its run message is written to the agent, so a controller that dies between

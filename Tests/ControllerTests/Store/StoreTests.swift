@@ -1,7 +1,8 @@
 import Foundation
 import Testing
 @testable import Controller
-import Shared
+import TenderAPI
+import TenderWire
 
 /// The one store suite: every test runs against SQLite and PostgreSQL.
 ///

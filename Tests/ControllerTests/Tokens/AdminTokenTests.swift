@@ -2,7 +2,7 @@ import Foundation
 import Logging
 import Testing
 @testable import Controller
-@testable import Shared
+@testable import TenderWire
 
 #if canImport(Glibc)
 import Glibc

@@ -10,7 +10,7 @@ import Darwin
 
 // Helpers that know Tender: controllers, agents, the `tender` CLI and raw HTTPS.
 
-// MARK: - JSON models (the SPEC's camelCase contract, decoded independently of the product's types)
+// MARK: - JSON models (the documented camelCase contract of the API and the CLI's -o json, decoded independently of the product's types)
 
 struct ListenInfo: Decodable, Sendable {
     let agentPort: Int
