@@ -8,9 +8,9 @@ import Shared
 /// Operator API tokens: created with a role, stored as hashes, revocable.
 public struct TokenService: Sendable {
     static let tokenPrefix = "tdr_"
-    let store: any Store
+    let store: any TokenStore
 
-    public init(store: any Store) {
+    public init(store: any TokenStore) {
         self.store = store
     }
 
