@@ -11,10 +11,10 @@ public struct ActivationService: Sendable {
     public static let maxExpiry = 30 * 24 * 3600
     public static let codeLength = 24
 
-    let store: any Store
+    let store: any ActivationStore
     let caFingerprint: String
 
-    public init(store: any Store, caFingerprint: String) {
+    public init(store: any ActivationStore, caFingerprint: String) {
         self.store = store
         self.caFingerprint = caFingerprint
     }

@@ -9,14 +9,14 @@ import TenderWire
 /// Stored documents are parsed once per (name, version) and kept parsed (see
 /// `ParsedDocumentCache`); copies of this service share the cache.
 public struct DocumentService: Sendable {
-    let store: any Store
+    let store: any DocumentStore
     let cache: ParsedDocumentCache
 
-    public init(store: any Store) {
+    public init(store: any DocumentStore) {
         self.init(store: store, cache: ParsedDocumentCache())
     }
 
-    init(store: any Store, cache: ParsedDocumentCache) {
+    init(store: any DocumentStore, cache: ParsedDocumentCache) {
         self.store = store
         self.cache = cache
     }

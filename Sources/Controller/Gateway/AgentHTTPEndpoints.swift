@@ -13,7 +13,6 @@ struct AgentHTTPEndpoints: Sendable {
 
     let registration: RegistrationService
     let caPEM: String
-    let store: any Store
     let logger: Logger
 
     func serve(_ channel: NIOAsyncChannel<HTTPServerRequestPart, HTTPPart<HTTPResponseHead, ByteBuffer>>) async {

@@ -11,7 +11,7 @@ import X509
 /// check against the registry, heartbeats, certificate renewal, and the status
 /// changes operators see as `pingStatus`.
 final class AgentSessionHandler: Sendable {
-    let store: any Store
+    let store: any InstanceStore
     let registry: ConnectionRegistry
     let ca: CertificateAuthority
     let heartbeatInterval: Double
@@ -29,7 +29,7 @@ final class AgentSessionHandler: Sendable {
         case offline(instanceID: String)
     }
 
-    init(store: any Store, registry: ConnectionRegistry, ca: CertificateAuthority, heartbeatInterval: Double, heartbeatTimeout: Double, reports: InvocationReports? = nil, logger: Logger) {
+    init(store: any InstanceStore, registry: ConnectionRegistry, ca: CertificateAuthority, heartbeatInterval: Double, heartbeatTimeout: Double, reports: InvocationReports? = nil, logger: Logger) {
         presence = WriteCoalescer { changes in
             let now = Date()
             // Runs of the same kind keep their order; each run is one transaction.

@@ -8,7 +8,7 @@ import ServiceLifecycle
 /// instead of a timer and a write per agent.
 public struct PresenceMonitor: Service {
     let registry: ConnectionRegistry
-    let store: any Store
+    let store: any InstanceStore
     let sessions: AgentSessionHandler
     let heartbeatTimeout: TimeAmount
     /// How often `last_ping_at` is written. Presence itself (`pingStatus`) is written
@@ -36,7 +36,7 @@ public struct PresenceMonitor: Service {
         max(60, 2 * (interval / .seconds(1)))
     }
 
-    init(registry: ConnectionRegistry, store: any Store, sessions: AgentSessionHandler, heartbeatTimeout: TimeAmount, flushInterval: Duration = .seconds(pingFlushSeconds),
+    init(registry: ConnectionRegistry, store: any InstanceStore, sessions: AgentSessionHandler, heartbeatTimeout: TimeAmount, flushInterval: Duration = .seconds(pingFlushSeconds),
          deregistrationCheckInterval: Duration = .milliseconds(Int64(defaultDeregistrationCheckSeconds * 1000)), logger: Logger) {
         self.deregistrationCheckInterval = deregistrationCheckInterval
         self.registry = registry

@@ -9,13 +9,13 @@ public struct InstanceService: Sendable {
     /// this fresh: three of that replica's heartbeat flushes, and some slack.
     static let remoteOnlineFreshness = TimeInterval(PresenceMonitor.pingFlushSeconds) * 3.5
 
-    let store: any Store
+    let store: any InstanceStore
     let registry: ConnectionRegistry
     let sessions: AgentSessionHandler
     /// Ends the deregistered instance's open invocations (nil: no Run Command here).
     let dispatcher: Dispatcher?
 
-    init(store: any Store, registry: ConnectionRegistry, sessions: AgentSessionHandler, dispatcher: Dispatcher? = nil) {
+    init(store: any InstanceStore, registry: ConnectionRegistry, sessions: AgentSessionHandler, dispatcher: Dispatcher? = nil) {
         self.store = store
         self.registry = registry
         self.sessions = sessions

@@ -14,12 +14,12 @@ public struct RegistrationService: Sendable {
     /// Longest hostname kept, as for what an agent reports in its hello.
     static let maxHostnameLength = 255
 
-    let store: any Store
+    let store: any ActivationStore & InstanceStore
     let ca: CertificateAuthority
     let throttle: RegistrationThrottle
     let logger: Logger
 
-    public init(store: any Store, ca: CertificateAuthority, throttle: RegistrationThrottle, logger: Logger) {
+    public init(store: any ActivationStore & InstanceStore, ca: CertificateAuthority, throttle: RegistrationThrottle, logger: Logger) {
         self.store = store
         self.ca = ca
         self.throttle = throttle

@@ -6,12 +6,12 @@ import TenderWire
 /// targets, stores the command with one invocation per instance (before anything
 /// is sent) and lets the dispatcher take it from there.
 public struct CommandService: Sendable {
-    let store: any Store
+    let store: any CommandStore & InstanceStore
     let documents: DocumentService
     let dispatcher: Dispatcher
     let outputs: OutputStore
 
-    init(store: any Store, documents: DocumentService, dispatcher: Dispatcher, outputs: OutputStore) {
+    init(store: any CommandStore & InstanceStore, documents: DocumentService, dispatcher: Dispatcher, outputs: OutputStore) {
         self.store = store
         self.documents = documents
         self.dispatcher = dispatcher

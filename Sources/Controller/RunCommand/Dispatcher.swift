@@ -14,7 +14,7 @@ import TenderWire
 /// before it is sent, so a restart simply picks up where the store says things are.
 /// An actor: one decision at a time per controller, so nothing is sent twice.
 actor Dispatcher {
-    let store: any Store
+    let store: any CommandStore
     let registry: ConnectionRegistry
     let logger: Logger
     private nonisolated let codec = ChannelCodec()
@@ -43,7 +43,7 @@ actor Dispatcher {
     /// a long upgrade, agents get the whole margin to hand in what their spools hold.
     let liveSince: Date
 
-    init(store: any Store, registry: ConnectionRegistry, executionMargin: TimeInterval = Dispatcher.defaultExecutionMargin,
+    init(store: any CommandStore, registry: ConnectionRegistry, executionMargin: TimeInterval = Dispatcher.defaultExecutionMargin,
          cancelGrace: TimeInterval = Dispatcher.defaultCancelGrace, liveSince: Date = Date(), logger: Logger) {
         self.store = store
         self.registry = registry

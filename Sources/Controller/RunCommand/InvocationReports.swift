@@ -8,7 +8,7 @@ import TenderWire
 /// stored once (a repeated one finds the invocation already finished and changes
 /// nothing) and always confirmed, so the agent can drop it from its spool.
 struct InvocationReports: Sendable {
-    let store: any Store
+    let store: any CommandStore
     let outputs: OutputStore
     let dispatcher: Dispatcher
     let logger: Logger
@@ -22,7 +22,7 @@ struct InvocationReports: Sendable {
     /// Warnings about what one agent sends, at most once per reason every 10 s.
     let logThrottle = LogThrottle()
 
-    init(store: any Store, outputs: OutputStore, dispatcher: Dispatcher, logger: Logger) {
+    init(store: any CommandStore, outputs: OutputStore, dispatcher: Dispatcher, logger: Logger) {
         self.store = store
         self.outputs = outputs
         self.dispatcher = dispatcher

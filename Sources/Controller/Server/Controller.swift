@@ -83,7 +83,7 @@ public struct Controller: Sendable {
 
         let registry = ConnectionRegistry()
         let registration = RegistrationService(store: store, ca: ca, throttle: RegistrationThrottle(), logger: logger.with(label: "registration"))
-        let endpoints = AgentHTTPEndpoints(registration: registration, caPEM: try CertificateTools.pem(ca.certificate), store: store, logger: logger.with(label: "gateway"))
+        let endpoints = AgentHTTPEndpoints(registration: registration, caPEM: try CertificateTools.pem(ca.certificate), logger: logger.with(label: "gateway"))
         let dispatcher = Dispatcher(store: store, registry: registry, executionMargin: configuration.executionDeadlineMargin, cancelGrace: configuration.cancelGrace, logger: logger.with(label: "dispatcher"))
         let outputs = OutputStore(dataDirectory: dataDir.url, maxStreamBytes: configuration.maxOutputBytes)
         let reports = InvocationReports(store: store, outputs: outputs, dispatcher: dispatcher, logger: logger.with(label: "dispatcher"))

@@ -9,9 +9,9 @@ import TenderWire
 /// Operator API tokens: created with a role, stored as hashes, revocable.
 public struct TokenService: Sendable {
     static let tokenPrefix = "tdr_"
-    let store: any Store
+    let store: any TokenStore
 
-    public init(store: any Store) {
+    public init(store: any TokenStore) {
         self.store = store
     }
 

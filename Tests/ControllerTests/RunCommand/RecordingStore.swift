@@ -3,15 +3,15 @@ import Foundation
 import TenderAPI
 import TenderWire
 
-/// A `Store` that forwards everything to a real one and reports each invocation
-/// stored as sent (`InProgress` with a `sentAt`) once the write has returned, so a
-/// test can see in which order storing and sending happened.
-final class RecordingStore: Store {
-    let inner: any Store
+/// The dispatcher's `CommandStore`, forwarded to a real one, reporting each
+/// invocation stored as sent (`InProgress` with a `sentAt`) once the write has
+/// returned, so a test can see in which order storing and sending happened.
+final class RecordingStore: CommandStore {
+    let inner: any CommandStore
     /// Called with the instance ids just stored as sent, after the real write returned.
     let storedSent: @Sendable ([String]) async -> Void
 
-    init(_ inner: any Store, storedSent: @escaping @Sendable ([String]) async -> Void) {
+    init(_ inner: any CommandStore, storedSent: @escaping @Sendable ([String]) async -> Void) {
         self.inner = inner
         self.storedSent = storedSent
     }
@@ -43,40 +43,6 @@ final class RecordingStore: Store {
 
     // MARK: Forwarded
 
-    func migrate() async throws { try await inner.migrate() }
-    func schemaVersion() async throws -> Int { try await inner.schemaVersion() }
-    func shutdown() async { await inner.shutdown() }
-
-    func insertActivation(_ activation: ActivationRecord) async throws { try await inner.insertActivation(activation) }
-    func activation(id: String) async throws -> ActivationRecord? { try await inner.activation(id: id) }
-    func activations() async throws -> [ActivationRecord] { try await inner.activations() }
-    func deleteActivation(id: String, at: Date) async throws -> Bool { try await inner.deleteActivation(id: id, at: at) }
-
-    func registerInstance(_ instance: InstanceRecord, activationID: String, now: Date) async throws {
-        try await inner.registerInstance(instance, activationID: activationID, now: now)
-    }
-    func instance(id: String) async throws -> InstanceRecord? { try await inner.instance(id: id) }
-    func instances() async throws -> [InstanceRecord] { try await inner.instances() }
-    func setTags(instanceID: String, tags: [String: String]) async throws -> Bool { try await inner.setTags(instanceID: instanceID, tags: tags) }
-    func removeTags(instanceID: String, keys: [String]) async throws -> Bool { try await inner.removeTags(instanceID: instanceID, keys: keys) }
-    func deregisterInstance(id: String, at: Date) async throws -> Bool { try await inner.deregisterInstance(id: id, at: at) }
-    func recordHello(instanceID: String, report: AgentReport, at: Date) async throws { try await inner.recordHello(instanceID: instanceID, report: report, at: at) }
-    func recordHellos(_ hellos: [(instanceID: String, report: AgentReport)], at: Date) async throws { try await inner.recordHellos(hellos, at: at) }
-    func setPingStatus(instanceIDs: [String], status: PingStatus, at: Date) async throws {
-        try await inner.setPingStatus(instanceIDs: instanceIDs, status: status, at: at)
-    }
-    func recordPings(instanceIDs: [String], at: Date) async throws { try await inner.recordPings(instanceIDs: instanceIDs, at: at) }
-    func updateCertificate(instanceID: String, serial: String, notAfter: Date) async throws {
-        try await inner.updateCertificate(instanceID: instanceID, serial: serial, notAfter: notAfter)
-    }
-    func instancesDeregistered(since: Date) async throws -> [String] { try await inner.instancesDeregistered(since: since) }
-
-    func createDocument(name: String, content: String, at: Date) async throws -> DocumentRecord { try await inner.createDocument(name: name, content: content, at: at) }
-    func updateDocument(name: String, content: String, at: Date) async throws -> DocumentRecord { try await inner.updateDocument(name: name, content: content, at: at) }
-    func document(name: String, version: Int?) async throws -> DocumentRecord? { try await inner.document(name: name, version: version) }
-    func documents() async throws -> [DocumentRecord] { try await inner.documents() }
-    func deleteDocument(name: String, at: Date) async throws -> Bool { try await inner.deleteDocument(name: name, at: at) }
-
     func insertCommand(_ command: CommandRecord, invocations: [InvocationRecord]) async throws { try await inner.insertCommand(command, invocations: invocations) }
     func command(id: String) async throws -> CommandRecord? { try await inner.command(id: id) }
     func commands(limit: Int) async throws -> [CommandRecord] { try await inner.commands(limit: limit) }
@@ -93,9 +59,4 @@ final class RecordingStore: Store {
     }
     func requestCancel(commandID: String, at: Date) async throws -> Bool { try await inner.requestCancel(commandID: commandID, at: at) }
     func events(after seq: Int, limit: Int) async throws -> [EventRecord] { try await inner.events(after: seq, limit: limit) }
-
-    func insertToken(_ token: TokenRecord) async throws { try await inner.insertToken(token) }
-    func token(hash: String) async throws -> TokenRecord? { try await inner.token(hash: hash) }
-    func tokens() async throws -> [TokenRecord] { try await inner.tokens() }
-    func revokeToken(id: String, at: Date) async throws -> Bool { try await inner.revokeToken(id: id, at: at) }
 }
