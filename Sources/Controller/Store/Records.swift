@@ -277,12 +277,12 @@ public struct InvocationTransition: Sendable, Equatable {
     /// shape can be written together in one statement.
     struct Shape: Hashable {
         var from: Set<InvocationStatus>
-        var responseCode, stdout, stderr, outputBlob, countAttempt, sentAt, startedAt, endedAt: Bool
+        /// As `TransitionColumns` lists them, so grouping follows the one definition.
+        var columns: [String]
     }
 
     var shape: Shape {
-        Shape(from: from, responseCode: responseCode != nil, stdout: stdout != nil, stderr: stderr != nil, outputBlob: outputBlob != nil,
-              countAttempt: countAttempt, sentAt: sentAt != nil, startedAt: startedAt != nil, endedAt: endedAt != nil)
+        Shape(from: from, columns: TransitionColumns(self).columns.map(\.name))
     }
 
     public init(from: Set<InvocationStatus>, to: InvocationStatus, details: String, responseCode: Int? = nil, stdout: String? = nil, stderr: String? = nil, outputBlob: String? = nil, countAttempt: Bool = false, sentAt: Date? = nil, startedAt: Date? = nil, endedAt: Date? = nil) {

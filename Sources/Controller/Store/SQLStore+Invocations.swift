@@ -114,30 +114,12 @@ extension SQLStore {
     /// One UPDATE … FROM (VALUES …) for updates of one shape: thousands of reports in
     /// a few statements. Every value is cast, so PostgreSQL knows its type too.
     private static func multiTransition(_ updates: [InvocationUpdate], at: Date) -> SQLQueryString {
-        let shape = updates[0].transition.shape
-        // v.column1 = command id, column2 = instance id, then the shape's columns in order.
-        var columns: [(name: String, type: String, value: (InvocationTransition) -> (any Encodable & Sendable)?)] = [
-            ("status", "TEXT", { $0.to.rawValue }),
-            ("status_details", "TEXT", { $0.details }),
-        ]
-        if shape.responseCode { columns.append(("response_code", "BIGINT", { $0.responseCode })) }
-        if shape.stdout { columns.append(("stdout", "TEXT", { $0.stdout })) }
-        if shape.stderr { columns.append(("stderr", "TEXT", { $0.stderr })) }
-        if shape.outputBlob { columns.append(("output_blob", "TEXT", { $0.outputBlob })) }
-        if shape.sentAt { columns.append(("sent_at", "BIGINT", { $0.sentAt.map(Millis.from) })) }
-        if shape.startedAt { columns.append(("started_at", "BIGINT", { $0.startedAt.map(Millis.from) })) }
-        if shape.endedAt { columns.append(("ended_at", "BIGINT", { $0.endedAt.map(Millis.from) })) }
-
         var query = SQLQueryString("UPDATE invocations SET updated_at = ")
         query.appendInterpolation(bind: Millis.from(at))
-        for (i, column) in columns.enumerated() {
-            let value = "v.column\(i + 3)"
-            switch column.name {
-            case "started_at": query.appendLiteral(", started_at = COALESCE(invocations.started_at, \(value))")
-            default: query.appendLiteral(", \(column.name) = \(value)")
-            }
+        // v.column1 = command id, column2 = instance id, then the shape's values in order.
+        TransitionColumns(updates[0].transition).appendAssignments(to: &query, table: "invocations.") { index, _, query in
+            query.appendLiteral("v.column\(index + 3)")
         }
-        if shape.countAttempt { query.appendLiteral(", attempts = invocations.attempts + 1") }
         query.appendLiteral(" FROM (VALUES ")
         for (row, update) in updates.enumerated() {
             query.appendLiteral(row == 0 ? "(" : ", (")
@@ -146,14 +128,10 @@ extension SQLStore {
             query.appendLiteral(" AS TEXT), CAST(")
             query.appendInterpolation(bind: update.instanceID)
             query.appendLiteral(" AS TEXT)")
-            for column in columns {
+            for (value, type) in TransitionColumns(update.transition).values {
                 query.appendLiteral(", CAST(")
-                if let value = column.value(update.transition) {
-                    query.appendInterpolation(bind: value)
-                } else {
-                    query.appendLiteral("NULL")
-                }
-                query.appendLiteral(" AS \(column.type))")
+                query.appendInterpolation(bind: value)
+                query.appendLiteral(" AS \(type))")
             }
             query.appendLiteral(")")
         }
@@ -188,41 +166,10 @@ extension SQLStore {
 
     /// `UPDATE invocations SET …` for a transition, without the WHERE clause.
     private static func transitionSetClause(_ t: InvocationTransition, at: Date) -> SQLQueryString {
-        var query = SQLQueryString("UPDATE invocations SET status = ")
-        query.appendInterpolation(bind: t.to.rawValue)
-        query.appendLiteral(", status_details = ")
-        query.appendInterpolation(bind: t.details)
-        query.appendLiteral(", updated_at = ")
+        var query = SQLQueryString("UPDATE invocations SET updated_at = ")
         query.appendInterpolation(bind: Millis.from(at))
-        if let code = t.responseCode {
-            query.appendLiteral(", response_code = ")
-            query.appendInterpolation(bind: code)
-        }
-        if let stdout = t.stdout {
-            query.appendLiteral(", stdout = ")
-            query.appendInterpolation(bind: stdout)
-        }
-        if let stderr = t.stderr {
-            query.appendLiteral(", stderr = ")
-            query.appendInterpolation(bind: stderr)
-        }
-        if let blob = t.outputBlob {
-            query.appendLiteral(", output_blob = ")
-            query.appendInterpolation(bind: blob)
-        }
-        if t.countAttempt { query.appendLiteral(", attempts = attempts + 1") }
-        if let sent = t.sentAt {
-            query.appendLiteral(", sent_at = ")
-            query.appendInterpolation(bind: Millis.from(sent))
-        }
-        if let started = t.startedAt {
-            query.appendLiteral(", started_at = COALESCE(started_at, ")
-            query.appendInterpolation(bind: Millis.from(started))
-            query.appendLiteral(")")
-        }
-        if let ended = t.endedAt {
-            query.appendLiteral(", ended_at = ")
-            query.appendInterpolation(bind: Millis.from(ended))
+        TransitionColumns(t).appendAssignments(to: &query, table: "") { _, value, query in
+            query.appendInterpolation(bind: value)
         }
         return query
     }

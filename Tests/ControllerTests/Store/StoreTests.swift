@@ -594,6 +594,62 @@ struct StoreTests {
         }
     }
 
+    /// A result setting every column a transition can set, and the same with each one
+    /// left out, each one alone, and none: every way the columns of a statement shift.
+    func transitionShapes() -> [InvocationTransition] {
+        let full = InvocationTransition(from: [.inProgress], to: .success, details: StatusDetails.success, responseCode: 3, stdout: "out",
+                                        stderr: "err", outputBlob: "blob-1", countAttempt: true, sentAt: at(2), startedAt: at(3), endedAt: at(4))
+        let clears: [(inout InvocationTransition) -> Void] = [
+            { $0.responseCode = nil }, { $0.stdout = nil }, { $0.stderr = nil }, { $0.outputBlob = nil },
+            { $0.countAttempt = false }, { $0.sentAt = nil }, { $0.startedAt = nil }, { $0.endedAt = nil },
+        ]
+        func keeping(_ kept: Set<Int>) -> InvocationTransition {
+            var t = full
+            for (i, clear) in clears.enumerated() where !kept.contains(i) { clear(&t) }
+            return t
+        }
+        let all = Set(clears.indices)
+        return [keeping(all), keeping([])] + clears.indices.map { keeping(all.subtracting([$0])) } + clears.indices.map { keeping([$0]) }
+    }
+
+    @Test("every transition shape is applied alike by the single-row, same-for-many and batched statements", arguments: StoreKind.tested)
+    func transitionFormsAgree(kind: StoreKind) async throws {
+        try await withStore(kind) { store in
+            let shapes = transitionShapes()
+            // Four invocations per shape: one for each form, and a second row in the batch.
+            let (command, invocations) = makeCommand(targets: shapes.count * 4)
+            try await store.insertCommand(command, invocations: invocations)
+            let ids = invocations.map(\.instanceID)
+            let start = InvocationTransition(from: [.pending], to: .inProgress, details: StatusDetails.inProgress,
+                                             countAttempt: true, sentAt: at(1), startedAt: at(1))
+            #expect(try await store.transitionInvocations(commandID: command.id, instanceIDs: ids, start, at: at(1)).count == ids.count)
+
+            var batch: [InvocationUpdate] = []
+            for (s, t) in shapes.enumerated() {
+                #expect(try await store.transitionInvocation(commandID: command.id, instanceID: ids[4 * s], t, at: at(5)) != nil)
+                #expect(try await store.transitionInvocations(commandID: command.id, instanceIDs: [ids[4 * s + 1]], t, at: at(5)).count == 1)
+                batch += [InvocationUpdate(commandID: command.id, instanceID: ids[4 * s + 2], transition: t),
+                          InvocationUpdate(commandID: command.id, instanceID: ids[4 * s + 3], transition: t)]
+            }
+            #expect(try await store.transitionInvocations(batch, at: at(5)) == Array(repeating: true, count: batch.count))
+
+            let stored = try await store.invocations(commandID: command.id)
+            for (s, t) in shapes.enumerated() {
+                // What was set is written, what was not is left, the start stays the first
+                // one reported, and a counted attempt adds one.
+                func expected(_ i: Int) -> InvocationRecord {
+                    InvocationRecord(commandID: command.id, instanceID: ids[i], position: i, status: t.to, statusDetails: t.details,
+                                     responseCode: t.responseCode, stdout: t.stdout ?? "", stderr: t.stderr ?? "", outputBlob: t.outputBlob,
+                                     attempts: t.countAttempt ? 2 : 1, sentAt: t.sentAt ?? at(1), startedAt: at(1), endedAt: t.endedAt,
+                                     updatedAt: at(5))
+                }
+                for (form, i) in zip(["single-row", "same-for-many", "batched", "batched, second row"], 4 * s ..< 4 * s + 4) {
+                    #expect(stored[i] == expected(i), "\(form), shape \(s)")
+                }
+            }
+        }
+    }
+
     @Test("recordHellos marks many instances Online with what they reported", arguments: StoreKind.tested)
     func batchedHellos(kind: StoreKind) async throws {
         try await withStore(kind) { store in
