@@ -182,6 +182,20 @@ let package = Package(
             name: "AgentTests",
             dependencies: ["Agent", "TenderWire", .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log")]
         ),
+        // A real controller and a real agent in one process, for what needs code on
+        // both sides (an extra step action with its runner).
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: [
+                "Controller", "Agent", "TenderWire", "TenderDocuments", "TenderAPI",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .testTarget(
             name: "EndToEndTests",
             dependencies: [

@@ -65,7 +65,7 @@ public struct CommandDocument: Sendable, Equatable {
         for (index, step) in mainSteps.enumerated() {
             let path = FieldPath.key(FieldPath.index("mainSteps", index), "inputs")
             guard var inputs = Self.interpolate(step.inputs, with: values, at: path, into: &problems) else { continue }
-            if step.kind == .runShellScript {
+            if step.inputsRule == .shellScript {
                 guard let shell = RunShellScriptInputs.check(inputs, at: path, references: nil, into: &problems) else { continue }
                 inputs = shell.documentValue
             }

@@ -7,9 +7,15 @@ import TenderWire
 /// does not compile), so one mistake is reported once.
 struct DocumentChecker {
     private(set) var problems = ProblemList()
+    /// The actions steps may use.
+    let actions: StepActionCatalog
     /// Defaults are checked against their patterns like a request's values, with one
     /// budget for the whole document (see `DocumentParameter.check`).
     private var patternSteps = LinearPattern.maxStepsPerRequest
+
+    init(actions: StepActionCatalog = .standard) {
+        self.actions = actions
+    }
 
     static let documentFields = ["schemaVersion", "description", "parameters", "mainSteps"]
     /// `displayType` is SSM console metadata; it is accepted so SSM documents load, and ignored.
@@ -225,9 +231,9 @@ struct DocumentChecker {
 
         let actionPath = FieldPath.key(path, "action")
         let action = requiredString(field["action"], at: actionPath)
-        let kind = action.flatMap { StepAction($0) }
-        if let action, kind == nil {
-            let known = StepAction.actionNames.keys.sorted().joined(separator: ", ")
+        let rule = action.flatMap { actions.inputsRule(of: $0) }
+        if let action, rule == nil {
+            let known = actions.actions.joined(separator: ", ")
             problems.add(actionPath, "unknown action \(quoted(action)); known actions are \(known)")
         }
 
@@ -241,14 +247,14 @@ struct DocumentChecker {
         var inputs: DocumentValue = .object([:])
         switch field["inputs"] {
         case nil:
-            if kind == .runShellScript { problems.add(inputsPath, "is required") }
+            if rule == .shellScript { problems.add(inputsPath, "is required") }
         case .object(let members)?:
             if let value = documentValue(.object(members), at: inputsPath) { inputs = value }
         case let other?:
             problems.add(inputsPath, "must be an object, got \(other.kindName)")
         }
         checkReferences(inputs, at: inputsPath, declared: declared, declaredNames: declaredNames)
-        if kind == .runShellScript, field["inputs"] != nil {
+        if rule == .shellScript, field["inputs"] != nil {
             _ = RunShellScriptInputs.check(inputs, at: inputsPath, references: DeclaredReferences(declared: declared), into: &problems)
         }
 
@@ -278,9 +284,9 @@ struct DocumentChecker {
             problems.add(FieldPath.key(path, "finallyStep"), "must be true or false, got \(other.kindName)")
         }
 
-        guard problems.items.count == before, let action, let name else { return nil }
+        guard problems.items.count == before, let action, let rule, let name else { return nil }
         return DocumentStep(
-            action: action, name: name, inputs: inputs, precondition: precondition, onFailure: onFailure,
+            action: action, inputsRule: rule, name: name, inputs: inputs, precondition: precondition, onFailure: onFailure,
             onSuccess: onSuccess, finallyStep: finallyStep)
     }
 

@@ -28,9 +28,9 @@ public enum DocumentParser {
     public static let maxDepth = StrictJSON.maxDepth
 
     /// The document in `text`, or a `ValidationError` whose message lists every
-    /// problem, one `path: message` per line.
-    public static func parse(text: String, format: DocumentFormat = .auto) throws -> CommandDocument {
-        switch read(text: text, format: format) {
+    /// problem, one `path: message` per line. Steps may use the actions in `actions`.
+    public static func parse(text: String, format: DocumentFormat = .auto, actions: StepActionCatalog = .standard) throws -> CommandDocument {
+        switch read(text: text, format: format, actions: actions) {
         case .success(let document): return document
         case .failure(let failure): throw TenderError.problems(failure.problems)
         }
@@ -38,8 +38,8 @@ public enum DocumentParser {
 
     /// Every problem with the document in `text`; empty when it is valid. For tools
     /// that show problems one by one (the CLI's local check, an editor).
-    public static func problems(in text: String, format: DocumentFormat = .auto) -> [DocumentProblem] {
-        switch read(text: text, format: format) {
+    public static func problems(in text: String, format: DocumentFormat = .auto, actions: StepActionCatalog = .standard) -> [DocumentProblem] {
+        switch read(text: text, format: format, actions: actions) {
         case .success: return []
         case .failure(let failure): return failure.problems
         }
@@ -49,7 +49,7 @@ public enum DocumentParser {
         var problems: [DocumentProblem]
     }
 
-    static func read(text: String, format: DocumentFormat) -> Result<CommandDocument, Failure> {
+    static func read(text: String, format: DocumentFormat, actions: StepActionCatalog = .standard) -> Result<CommandDocument, Failure> {
         let size = text.utf8.count
         guard size <= maxTextBytes else {
             return .failure(Failure(problems: [DocumentProblem(
@@ -66,7 +66,7 @@ public enum DocumentParser {
         } catch {
             return .failure(Failure(problems: [DocumentProblem(path: "", message: "cannot be read: \(error)")]))
         }
-        var checker = DocumentChecker()
+        var checker = DocumentChecker(actions: actions)
         if let document = checker.document(source) { return .success(document) }
         return .failure(Failure(problems: checker.problems.items))
     }

@@ -89,4 +89,87 @@ struct InvocationExecutorTests {
         #expect(missing.status == .failed)
         #expect(missing.stderr.contains("no-such-user-x"))
     }
+
+    // MARK: Step runners
+
+    /// A runner for a made-up action: ends as its inputs say and reports a payload.
+    struct EchoRunner: StepRunner {
+        func run(_ step: ResolvedStep, in context: StepContext) async throws -> StepRun {
+            if step.inputs["throw"] != nil { throw TenderError.validation("echo cannot run this") }
+            try SpoolFileIO.append(Data("echo ran\n".utf8), to: context.stdoutFile)
+            let code = Int32(step.inputs["exit"]?.integerValue ?? 0)
+            let body = step.inputs["body"] ?? .object(["step": .integer(context.index)])
+            return StepRun(ending: .exited(code), payload: .init(kind: "test.echo/1", body: body))
+        }
+    }
+
+    func withEcho(_ steps: [ResolvedStep]) async throws -> InvocationExecutor.Outcome {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tender-inv-\(Identifiers.randomHex(8))")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var executor = InvocationExecutor()
+        executor.runners.register(EchoRunner(), for: ["test:echo"])
+        return try await executor.run(steps, workDirectory: dir)
+    }
+
+    func echo(_ name: String, _ inputs: [String: DocumentValue] = [:], onFailure: StepOnFailure? = nil, finally: Bool = false) -> ResolvedStep {
+        ResolvedStep(action: "test:echo", name: name, inputs: .object(inputs), onFailure: onFailure, finallyStep: finally)
+    }
+
+    @Test func aRegisteredRunnerRunsItsActionAndReportsItsPayload() async throws {
+        let outcome = try await withEcho([echo("first"), step("shell", ["echo shell"]), echo("second", ["body": .list([.string("a")])])])
+        #expect(outcome.status == .success, "\(outcome)")
+        #expect(outcome.stdout == "echo ran\nshell\necho ran\n")
+        #expect(outcome.payloads == [
+            StepPayload(step: "first", kind: "test.echo/1", body: .object(["step": .integer(0)])),
+            StepPayload(step: "second", kind: "test.echo/1", body: .list([.string("a")])),
+        ])
+    }
+
+    @Test func anActionWithoutARunnerIsAFailedStep() async throws {
+        let outcome = try await run([echo("unknown"), step("after", ["echo after"])])
+        #expect(outcome.status == .failed)
+        #expect(outcome.steps.map(\.status) == ["Failed", "Success"])
+        #expect(outcome.stderr == "step 'unknown': action test:echo is not supported by this agent\n")
+        #expect(outcome.payloads.isEmpty)
+    }
+
+    /// A runner that throws (here: a working directory that does not exist) fails its
+    /// step by the document's rules: onFailure exit stops, the finally step still runs.
+    @Test func aRunnerThatCannotStartIsAFailedStepUnderTheRules() async throws {
+        let missingDir = ResolvedStep(action: "aws:runShellScript", name: "nodir",
+                                      inputs: RunShellScriptInputs(runCommand: ["pwd"], workingDirectory: "/no/such/dir-\(Identifiers.randomHex(4))").documentValue,
+                                      onFailure: .exit)
+        let outcome = try await run([missingDir, step("skipped", ["echo no"]), step("cleanup", ["echo cleanup"], finally: true)])
+        #expect(outcome.status == .failed)
+        #expect(outcome.responseCode == 0, "the finally step's exit is the last code")
+        #expect(outcome.steps.map(\.status) == ["Failed", "Skipped", "Success"])
+        #expect(outcome.stderr.hasPrefix("step 'nodir': working directory /no/such/dir-"))
+        #expect(outcome.stdout == "cleanup\n")
+        let soft = try await withEcho([echo("thrower", ["throw": .bool(true)], onFailure: .successAndExit), step("skipped", ["echo no"])])
+        #expect(soft.status == .success)
+        #expect(soft.steps.map(\.status) == ["Failed", "Skipped"])
+        #expect(soft.stderr == "step 'thrower': echo cannot run this\n")
+    }
+
+    @Test func aPayloadOverTheLimitIsNotReportedAndFailsItsStep() async throws {
+        let big = DocumentValue.string(String(repeating: "p", count: StepPayload.maxTotalBytes))
+        let outcome = try await withEcho([echo("small"), echo("huge", ["body": big])])
+        #expect(outcome.status == .failed)
+        #expect(outcome.steps.map(\.status) == ["Success", "Failed"])
+        #expect(outcome.payloads.map(\.step) == ["small"])
+        #expect(outcome.stderr.contains("step 'huge': its result was not reported: step payloads take"))
+    }
+
+    @Test func payloadsBeforeARebootAreReportedAfterIt() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tender-inv-\(Identifiers.randomHex(8))")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var executor = InvocationExecutor()
+        executor.runners.register(EchoRunner(), for: ["test:echo"])
+        let steps = [echo("before"), step("reboot", ["exit 194"]), echo("after")]
+        let first = try await executor.run(steps, workDirectory: dir)
+        #expect(first.rebootThenContinueAt == 2)
+        let resumed = try await executor.run(steps, workDirectory: dir, startAt: 2)
+        #expect(resumed.status == .success)
+        #expect(resumed.payloads.map(\.step) == ["before", "after"])
+    }
 }

@@ -82,7 +82,7 @@ struct RunAsUserTests {
         let nobody = try UserAccount.lookUp("nobody")
         let entry = try await Self.passwdEntry("nobody")
         try await withWorkDir { dir in
-            let outcome = try await ShellStepRunner().run(
+            let outcome = try await ScriptProcess().run(
                 RunShellScriptInputs(runCommand: ["id -u", "id -g", "id -G", "env"]),
                 workDirectory: dir, environment: ["TENDER_INVOCATION_ID": "inv-1"], account: nobody)
             #expect(outcome.ending == .exited(0))
@@ -113,7 +113,7 @@ struct RunAsUserTests {
     @Test(.enabled(if: getuid() == 0, "running a step as another user needs root"))
     func aStepAsAnotherUserStartsInItsHomeUnlessTold() async throws {
         try await withWorkDir { dir in
-            let runner = ShellStepRunner()
+            let runner = ScriptProcess()
             // root's home exists: the step starts there.
             let root = try UserAccount.lookUp("root")
             let home = try await runner.run(RunShellScriptInputs(runCommand: ["pwd"]), workDirectory: dir, account: root)

@@ -39,6 +39,7 @@ struct StepVerdictTests {
             (.signaled(9), failure, failure),
             (.unsupportedAction, failure, failure),
             (.missingUser, failure, failure),
+            (.runnerFailed, failure, failure),
             (.timedOut, [timedOut, timedOut, timedOut], [timedOut, timedOut, timedOut]),
             (.cancelled, [cancelled, cancelled, cancelled], [cancelled, cancelled, cancelled]),
             (.preconditionFalse, [skipped, skipped, skipped], [skipped, skipped, skipped]),
@@ -75,6 +76,7 @@ struct StepVerdictTests {
         #expect(codes(.signaled(15)) == (143, 143))
         #expect(codes(.unsupportedAction) == (nil, 1))
         #expect(codes(.missingUser) == (nil, 1))
+        #expect(codes(.runnerFailed) == (nil, 1))
         #expect(codes(.timedOut) == (nil, -1))
         #expect(codes(.cancelled) == (nil, -1))
         #expect(codes(.preconditionFalse) == (nil, nil), "a skipped step leaves the invocation's code as it was")

@@ -24,6 +24,32 @@ struct ChannelCodecTests {
         #expect(object["type"] as? String == message.type)
     }
 
+    /// Typed results travel in the result; a kind nobody here knows is opaque JSON,
+    /// fields a newer peer adds are ignored, and a result without payloads (an older
+    /// agent) reads as before.
+    @Test func resultPayloadsRoundTripAndStayCompatible() throws {
+        let result = InvocationResult(invocationId: "c_mi-0123456789abcdef0", status: .success, statusDetails: "Success", responseCode: 0,
+                                      stdout: "", stderr: "", startedAt: nil, endedAt: Date(timeIntervalSince1970: 1_800_000_000),
+                                      payloads: [StepPayload(step: "scan", kind: "tender.future/9", body: .object(["n": .integer(1), "l": .list([.bool(true), .null])]))])
+        let (decoded, _) = try codec.decode(try codec.encode(.invocationResult(result), id: "1"))
+        #expect(decoded == .invocationResult(result))
+
+        let newer = #"{"v":1,"type":"invocationResult","body":{"invocationId":"i","status":"Success","statusDetails":"Success","responseCode":0,"stdout":"","stderr":"","endedAt":"2027-01-15T08:00:00Z","payloads":[{"step":"s","kind":"k/2","body":{"a":1},"signature":"from a newer agent"}],"fromTheFuture":true}}"#
+        guard case .invocationResult(let read) = try codec.decode(Data(newer.utf8)).0 else {
+            Issue.record("not read as a result")
+            return
+        }
+        #expect(read.payloads == [StepPayload(step: "s", kind: "k/2", body: .object(["a": .integer(1)]))])
+
+        let older = #"{"v":1,"type":"invocationResult","body":{"invocationId":"i","status":"Failed","statusDetails":"Failed","responseCode":1,"stdout":"","stderr":"x","endedAt":"2027-01-15T08:00:00Z"}}"#
+        guard case .invocationResult(let old) = try codec.decode(Data(older.utf8)).0 else {
+            Issue.record("not read as a result")
+            return
+        }
+        #expect(old.payloads == nil)
+        #expect(old.status == .failed)
+    }
+
     @Test func unknownTypesAreKeptNotFatal() throws {
         let (message, _) = try codec.decode(Data(#"{"v":1,"type":"fromTheFuture","body":{"x":1}}"#.utf8))
         #expect(message == .unknown(type: "fromTheFuture"))

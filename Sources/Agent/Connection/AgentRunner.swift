@@ -38,6 +38,8 @@ public final class AgentRunner: Sendable {
     let maxConcurrentInvocations: Int
     /// What a script's exit code 194 runs.
     let rebootCommand: [String]
+    /// Who runs each step action.
+    let runners: StepRunners
     private let codec = ChannelCodec()
     /// When the outstanding renewal request was sent, if one is.
     private let renewalRequested = NIOLockedValueBox<ContinuousClock.Instant?>(nil)
@@ -47,8 +49,9 @@ public final class AgentRunner: Sendable {
 
     public init(state: AgentStateDirectory, logger: Logger, backoffBase: Double = Backoff.defaultBase, backoffCap: Double = Backoff.defaultCap,
                 maxConcurrentInvocations: Int = AgentWorker.defaultMaxConcurrent,
-                rebootCommand: [String] = AgentWorker.defaultRebootCommand) {
+                rebootCommand: [String] = AgentWorker.defaultRebootCommand, runners: StepRunners = .standard) {
         self.rebootCommand = rebootCommand
+        self.runners = runners
         self.state = state
         self.logger = logger
         self.backoffBase = backoffBase
@@ -64,8 +67,11 @@ public final class AgentRunner: Sendable {
         logger[metadataKey: "instance"] = "\(identity.instanceId)"
         logger.info("starting", metadata: ["controller": "\(controller)", "version": "\(TenderVersion.current)"])
         // One worker for the process: its work outlives any one connection.
+        var executor = InvocationExecutor()
+        executor.runners = runners
         let worker = try AgentWorker(state: state, maxConcurrent: maxConcurrentInvocations,
-                                     environment: ["TENDER_INSTANCE_ID": identity.instanceId], rebootCommand: rebootCommand, logger: logger)
+                                     environment: ["TENDER_INSTANCE_ID": identity.instanceId], executor: executor,
+                                     rebootCommand: rebootCommand, logger: logger)
         try await worker.start()
         while !Task.isCancelled {
             let connectedFor: Duration

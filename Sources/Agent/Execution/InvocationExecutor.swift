@@ -5,8 +5,9 @@ import Foundation
 #endif
 import TenderWire
 
-/// Runs the resolved steps of one invocation in order. What each step's ending means
-/// (fail, stop, end the invocation) is `StepVerdict`'s rule, the same for every way a
+/// Runs the resolved steps of one invocation in order, each by the runner of its
+/// action (`StepRunners`). What each step's ending means (fail, stop, end the
+/// invocation) is `StepVerdict`'s rule, the same for every action and every way a
 /// step can end; after a stop only a `finallyStep` still runs.
 public struct InvocationExecutor: Sendable {
     public struct StepResult: Sendable, Equatable, Codable {
@@ -29,12 +30,16 @@ public struct InvocationExecutor: Sendable {
         public var steps: [StepResult]
         /// Set when a step exited 194 ("reboot, then continue"): the step to continue at.
         public var rebootThenContinueAt: Int?
+        /// The structured results of the steps that reported one, in step order
+        /// (across a reboot too), within `StepPayload`'s limits.
+        public var payloads: [StepPayload] = []
     }
 
     /// The exit code with which a script asks for a reboot before the next step.
     public static let rebootExitCode: Int32 = 194
 
-    public var runner = ShellStepRunner()
+    /// Who runs each action; a step whose action is not here ends `unsupportedAction`.
+    public var runners = StepRunners.standard
     /// The platform the agent runs on, checked against preconditions.
     public var platformType = "Linux"
 
@@ -42,7 +47,7 @@ public struct InvocationExecutor: Sendable {
 
     /// - Parameter startAt: the first step to run (after a reboot a script asked for);
     ///   the output files of the earlier steps are kept and appended to.
-    public func run(_ steps: [ResolvedStep], workDirectory: URL, environment: [String: String] = [:], startAt: Int = 0, handle: ShellStepRunner.Handle = .init()) async throws -> Outcome {
+    public func run(_ steps: [ResolvedStep], workDirectory: URL, environment: [String: String] = [:], startAt: Int = 0, handle: CancelHandle = .init()) async throws -> Outcome {
         try SecureFile.makeDirectory(workDirectory, mode: 0o700)
         let (fullStdout, fullStderr) = Self.outputFiles(in: workDirectory)
         for file in [fullStdout, fullStderr] where startAt == 0 || !FileManager.default.fileExists(atPath: file.path) {
@@ -57,6 +62,8 @@ public struct InvocationExecutor: Sendable {
         var responseCode = 0
         var stop = false
         var rebootAt: Int?
+        // Payloads of the steps before a reboot were saved with the work directory.
+        var payloads = startAt > 0 ? Self.savedPayloads(in: workDirectory) : []
 
         /// Applies the one rule (`StepVerdict`) to a step's ending.
         func record(_ step: ResolvedStep, _ stepEnding: StepEnding) {
@@ -82,39 +89,41 @@ public struct InvocationExecutor: Sendable {
                 record(step, .preconditionFalse)
                 continue
             }
-            guard step.kind == .runShellScript else {
-                // Other actions (patching) arrive with their own issue; say so plainly.
-                let message = "step '\(step.name)': action \(step.action) is not supported by this agent yet\n"
-                try append(Data(message.utf8), to: fullStderr)
+            let context = StepContext(index: index, workDirectory: workDirectory.appendingPathComponent("step-\(index)"),
+                                      stdoutFile: fullStdout, stderrFile: fullStderr, environment: environment, cancellation: handle)
+            guard let runner = runners.runner(for: step.action) else {
+                // A document from a newer controller; say so plainly.
+                try context.note("action \(step.action) is not supported by this agent", step: step)
                 record(step, .unsupportedAction)
                 continue
             }
-            let inputs = try step.shellScriptInputs()
-            var account: UserAccount?
-            if let user = inputs.runAsUser {
-                do {
-                    account = try UserAccount.lookUp(user)
-                } catch {
-                    let reason = (error as? TenderError)?.message ?? "\(error)"
-                    try append(Data("step '\(step.name)': \(reason)\n".utf8), to: fullStderr)
-                    record(step, .missingUser)
-                    continue
+            var run: StepRun
+            do {
+                run = try await runner.run(step, in: context)
+            } catch {
+                // A step that cannot run is a failed step: the document's rules decide what follows.
+                try context.note((error as? TenderError)?.message ?? "\(error)", step: step)
+                record(step, handle.isCancelled ? .cancelled : .runnerFailed)
+                continue
+            }
+            if let payload = run.payload {
+                let reported = StepPayload(step: step.name, kind: payload.kind, body: payload.body)
+                if let problem = StepPayload.problem(with: payloads + [reported]) {
+                    try context.note("its result was not reported: \(problem)", step: step)
+                    if run.ending != .timedOut, run.ending != .cancelled { run.ending = .runnerFailed }
+                } else {
+                    payloads.append(reported)
+                    try Self.savePayloads(payloads, in: workDirectory)
                 }
             }
-            let stepDir = workDirectory.appendingPathComponent("step-\(index)")
-            // Steps write straight into the invocation's output files, so progress can be read while they run.
-            let outcome = try await runner.run(inputs, workDirectory: stepDir, environment: environment, account: account,
-                                               handle: handle, appendingTo: (fullStdout, fullStderr))
-            switch outcome.ending {
+            switch run.ending {
             case .exited(Self.rebootExitCode) where !stop:
                 // "Reboot, then continue": not an ending the document rules decide on.
                 results.append(StepResult(name: step.name, status: "Success", responseCode: Int(Self.rebootExitCode)))
                 responseCode = Int(Self.rebootExitCode)
                 rebootAt = index + 1
-            case .exited(let code): record(step, .exited(code))
-            case .signaled(let signal): record(step, .signaled(signal))
-            case .timedOut: record(step, .timedOut)
-            case .cancelled: record(step, .cancelled)
+            default:
+                record(step, run.ending)
             }
         }
 
@@ -123,11 +132,20 @@ public struct InvocationExecutor: Sendable {
         let stderr = OutputLimits.inline(Self.readText(fullStderr, limit: OutputLimits.inlineStderr + 1), limit: OutputLimits.inlineStderr).text
         return Outcome(status: rebootAt == nil ? status : .inProgress, statusDetails: rebootAt == nil ? details : "Rebooting",
                        responseCode: responseCode, stdout: stdout, stderr: stderr,
-                       fullStdoutFile: fullStdout.path, fullStderrFile: fullStderr.path, steps: results, rebootThenContinueAt: rebootAt)
+                       fullStdoutFile: fullStdout.path, fullStderrFile: fullStderr.path, steps: results, rebootThenContinueAt: rebootAt,
+                       payloads: payloads)
     }
 
-    private func append(_ data: Data, to url: URL) throws {
-        try SpoolFileIO.append(data, to: url)
+    /// The payloads so far, kept next to the output so that they survive a reboot
+    /// a later step asks for.
+    private static func savePayloads(_ payloads: [StepPayload], in workDirectory: URL) throws {
+        try SecureFile.write(JSONEncoder().encode(payloads), to: workDirectory.appendingPathComponent("payloads.json"), mode: 0o600)
+    }
+
+    private static func savedPayloads(in workDirectory: URL) -> [StepPayload] {
+        let file = workDirectory.appendingPathComponent("payloads.json")
+        guard let data = SpoolFileIO.prefix(of: file, maxBytes: StepPayload.maxTotalBytes * 2) else { return [] }
+        return (try? JSONDecoder().decode([StepPayload].self, from: Data(data))) ?? []
     }
 
     /// Where an invocation's output accumulates, readable while it runs.

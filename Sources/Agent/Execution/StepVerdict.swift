@@ -13,6 +13,9 @@ public enum StepEnding: Sendable, Equatable {
     case unsupportedAction
     /// `runAsUser` names no user on this host.
     case missingUser
+    /// The runner could not run the step or report on it (inputs it cannot use, a
+    /// working directory that does not exist, a payload over the limits).
+    case runnerFailed
     /// The step's precondition does not hold here.
     case preconditionFalse
 }
@@ -21,7 +24,7 @@ public enum StepEnding: Sendable, Equatable {
 /// place for every action and every way a step can end.
 ///
 /// - A failure of any kind (a non-zero exit, a signal, an action this agent cannot
-///   run, a missing user) fails the invocation and lets the document go on; with
+///   run, a missing user, a runner that could not run the step) fails the invocation and lets the document go on; with
 ///   `onFailure: exit` it also stops the document; with `successAndExit` it stops the
 ///   document and does not count against the invocation.
 /// - Success stops the document only with `onSuccess: exit`.
@@ -56,7 +59,7 @@ public struct StepVerdict: Sendable, Equatable {
             return failure(stepCode: Int(code), invocationCode: Int(code))
         case .signaled(let signal):
             return failure(stepCode: 128 + Int(signal), invocationCode: 128 + Int(signal))
-        case .unsupportedAction, .missingUser:
+        case .unsupportedAction, .missingUser, .runnerFailed:
             return failure(stepCode: nil, invocationCode: 1)
         case .timedOut:
             return StepVerdict(stepStatus: "TimedOut", stepResponseCode: nil, invocationResponseCode: -1,

@@ -61,7 +61,7 @@ public actor AgentWorker {
     /// Spooled, not yet started, in arrival order.
     private var queue: [RunInvocation] = []
     /// Executing now; one slot each. Cancel goes through the handle.
-    private var handles: [String: ShellStepRunner.Handle] = [:]
+    private var handles: [String: CancelHandle] = [:]
     /// Every invocation task until it has sent its result (a little longer than its slot).
     private var tasks: [String: Task<Void, Never>] = [:]
     private var didStart = false
@@ -304,13 +304,13 @@ public actor AgentWorker {
             let id = run.invocationId
             // Cancelled (or otherwise settled) while it waited.
             guard tasks[id] == nil, spool.state(of: id) == .waiting else { continue }
-            let handle = ShellStepRunner.Handle()
+            let handle = CancelHandle()
             handles[id] = handle
             tasks[id] = Task { await self.execute(run, handle: handle) }
         }
     }
 
-    private func execute(_ run: RunInvocation, handle: ShellStepRunner.Handle) async {
+    private func execute(_ run: RunInvocation, handle: CancelHandle) async {
         let id = run.invocationId
         let result: InvocationResult
         do {
@@ -417,7 +417,7 @@ public actor AgentWorker {
     /// cannot run at all (bad inputs, a missing working directory) end `Failed` with
     /// the reason in stderr.
     private static func perform(_ run: RunInvocation, executor: InvocationExecutor, workDirectory: URL,
-                                environment: [String: String], startAt: Int, handle: ShellStepRunner.Handle) async -> Performed {
+                                environment: [String: String], startAt: Int, handle: CancelHandle) async -> Performed {
         let startedAt = Date()
         do {
             let outcome = try await executor.run(run.steps, workDirectory: workDirectory, environment: environment, startAt: startAt, handle: handle)
@@ -429,7 +429,7 @@ public actor AgentWorker {
                 invocationId: run.invocationId, status: outcome.status, statusDetails: outcome.statusDetails,
                 responseCode: outcome.responseCode, stdout: outcome.stdout, stderr: outcome.stderr,
                 startedAt: startedAt, endedAt: Date(),
-                stdoutSize: stdoutSize, stderrSize: stderrSize))
+                stdoutSize: stdoutSize, stderrSize: stderrSize, payloads: outcome.payloads.isEmpty ? nil : outcome.payloads))
         } catch {
             return .finished(InvocationResult(
                 invocationId: run.invocationId, status: .failed, statusDetails: StatusDetails.failed, responseCode: -1,

@@ -11,14 +11,19 @@ import TenderWire
 public struct DocumentService: Sendable {
     let store: any DocumentStore
     let cache: ParsedDocumentCache
+    /// The actions documents may use.
+    let actions: StepActionCatalog
 
-    public init(store: any DocumentStore) {
-        self.init(store: store, cache: ParsedDocumentCache())
+    /// - Parameter actions: what steps may do; the standard actions unless a caller
+    ///   adds its own (the matching agents need their runners).
+    public init(store: any DocumentStore, actions: StepActionCatalog = .standard) {
+        self.init(store: store, cache: ParsedDocumentCache(actions: actions))
     }
 
     init(store: any DocumentStore, cache: ParsedDocumentCache) {
         self.store = store
         self.cache = cache
+        self.actions = cache.actions
     }
 
     /// Names are what operators type in `--document`: no spaces, no built-in prefix.
@@ -41,8 +46,8 @@ public struct DocumentService: Sendable {
     }
 
     /// Parses `content`, throwing one validation error that lists every problem.
-    static func parse(_ content: String, format: DocumentFormat) throws -> CommandDocument {
-        try DocumentParser.parse(text: content, format: format)
+    func parse(_ content: String, format: DocumentFormat) throws -> CommandDocument {
+        try DocumentParser.parse(text: content, format: format, actions: actions)
     }
 
     public func create(_ request: DocumentRequest, now: Date = Date()) async throws -> DocumentInfo {
@@ -52,7 +57,7 @@ public struct DocumentService: Sendable {
         }
         try Self.validateName(name)
         let format = try Self.format(request.format)
-        let document = try Self.parse(request.content, format: format)
+        let document = try parse(request.content, format: format)
         let record = try await store.createDocument(name: name, content: request.content, at: now)
         keep(document, parsedAs: format, for: record)
         return Self.info(name: name, version: record.version, document: document, createdAt: record.createdAt, content: nil)
@@ -66,7 +71,7 @@ public struct DocumentService: Sendable {
             throw TenderError.validation("the body names document '\(bodyName)' but the path names '\(name)'")
         }
         let format = try Self.format(request.format)
-        let document = try Self.parse(request.content, format: format)
+        let document = try parse(request.content, format: format)
         let record = try await store.updateDocument(name: name, content: request.content, at: now)
         cache.removeAll(named: name)
         keep(document, parsedAs: format, for: record)

@@ -41,9 +41,12 @@ final class ParsedDocumentCache: Sendable {
 
     let maxEntries: Int
     let maxTextBytes: Int
+    /// The actions stored documents are read with.
+    let actions: StepActionCatalog
     private let state = NIOLockedValueBox(State())
 
-    init(maxEntries: Int = defaultMaxEntries, maxTextBytes: Int = defaultMaxTextBytes) {
+    init(maxEntries: Int = defaultMaxEntries, maxTextBytes: Int = defaultMaxTextBytes, actions: StepActionCatalog = .standard) {
+        self.actions = actions
         self.maxEntries = maxEntries
         self.maxTextBytes = maxTextBytes
     }
@@ -64,7 +67,7 @@ final class ParsedDocumentCache: Sendable {
         if let cached { return cached }
         let parsed: Parsed
         do {
-            parsed = .success(try DocumentParser.parse(text: record.content, format: .auto))
+            parsed = .success(try DocumentParser.parse(text: record.content, format: .auto, actions: actions))
         } catch let error as TenderError {
             parsed = .failure(error)
         } catch {

@@ -106,7 +106,8 @@ public struct CommandService: Sendable {
             comment: c.comment, createdAt: c.createdAt, finishedAt: c.finishedAt,
             invocations: invocations?.map {
                 InvocationInfo(instanceId: $0.instanceID, status: $0.status, statusDetails: $0.statusDetails, responseCode: $0.responseCode,
-                               stdout: $0.stdout, stderr: $0.stderr, startedAt: $0.startedAt, endedAt: $0.endedAt)
+                               stdout: $0.stdout, stderr: $0.stderr, startedAt: $0.startedAt, endedAt: $0.endedAt,
+                               payloads: $0.payloads.isEmpty ? nil : $0.payloads)
             }
         )
     }

@@ -131,6 +131,8 @@ actor Dispatcher {
             for command in try await store.activeCommands() {
                 await kick(command, now: now)
             }
+        } catch is CancellationError {
+            // Shutting down: nothing to report.
         } catch {
             logger.error("could not load active commands", metadata: ["error": "\(error)"])
         }

@@ -183,6 +183,14 @@ struct InvocationReports: Sendable {
             // limits is not trusted. Text the agent already cut (its first 24,000
             // characters and the marker) comes out unchanged. The controller's note
             // follows the cut, so it is never cut off.
+            // Payloads are checked against the agent's own limits too; ones that break
+            // them are not stored, and the result says so (the rest of it still counts).
+            var payloads = result.payloads
+            if let given = payloads, let problem = StepPayload.problem(with: given) {
+                logger.warning("storing a result without its step payloads", metadata: ["invocation": "\(result.invocationId)", "reason": "\(problem)"])
+                outputNote = (outputNote ?? "") + "\n[tender: the step payloads were not stored: \(problem)]\n"
+                payloads = nil
+            }
             let inlineOut = OutputLimits.inline(result.stdout, limit: OutputLimits.inlineStdout).text
             let inlineErr = OutputLimits.inline(result.stderr, limit: OutputLimits.inlineStderr).text + (outputNote ?? "")
             let details = Self.details(of: result)
@@ -191,7 +199,7 @@ struct InvocationReports: Sendable {
             let transition = InvocationTransition(
                 from: [.pending, .delayed, .inProgress, .cancelling], to: result.status, details: details,
                 responseCode: result.responseCode, stdout: inlineOut, stderr: inlineErr, outputBlob: blob,
-                startedAt: result.startedAt ?? now, endedAt: result.endedAt)
+                payloads: payloads, startedAt: result.startedAt ?? now, endedAt: result.endedAt)
             let stored = try await updates.submit(InvocationUpdate(commandID: commandID, instanceID: instanceID, transition: transition))
             if stored {
                 dispatcher.requestPass(commandID: commandID)

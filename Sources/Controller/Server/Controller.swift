@@ -90,7 +90,7 @@ public struct Controller: Sendable {
         let sessions = AgentSessionHandler(store: store, registry: registry, ca: ca, heartbeatInterval: configuration.heartbeatInterval,
                                            heartbeatTimeout: configuration.heartbeatTimeout, reports: reports, logger: logger.with(label: "gateway"))
         let gateway = AgentGateway(host: configuration.agentListen.host, port: configuration.agentListen.port, sslContext: agentContext, limits: configuration.agentChannel, connections: configuration.agentConnections, sessions: sessions, endpoints: endpoints, logger: logger.with(label: "gateway"))
-        let documents = DocumentService(store: store)
+        let documents = DocumentService(store: store, actions: configuration.stepActions)
         let presence = PresenceMonitor(registry: registry, store: store, sessions: sessions, heartbeatTimeout: .milliseconds(Int64(configuration.heartbeatTimeout * 1000)),
                                        deregistrationCheckInterval: .milliseconds(Int64(configuration.deregistrationCheckInterval * 1000)), logger: logger.with(label: "presence"))
 

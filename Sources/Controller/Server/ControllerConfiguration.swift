@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import NIOPosix
+import TenderDocuments
 import TenderWire
 
 /// Everything `tender-controller serve` can be told, with the documented defaults (`tender-controller serve --help`, docs/security.md).
@@ -32,6 +33,9 @@ public struct ControllerConfiguration: Sendable {
     public var maxOutputBytes: Int = OutputStore.defaultMaxStreamBytes
 
     /// Handshake, request and idle deadlines and connection caps of each listener (docs/security.md).
+    /// The step actions documents may use. Embedders (and tests) that give their
+    /// agents extra runners register the actions here too.
+    public var stepActions = StepActionCatalog.standard
     public var agentConnections = ConnectionLimits.agents
     public var apiConnections = ConnectionLimits.api
 

@@ -146,5 +146,9 @@ enum Migrations {
             )
             """,
         ]),
+        Migration(version: 5, name: "step payloads", statements: [
+            // The structured results an invocation's steps reported (JSON, NULL: none).
+            "ALTER TABLE invocations ADD COLUMN payloads_json TEXT",
+        ]),
     ]
 }

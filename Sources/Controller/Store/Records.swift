@@ -196,13 +196,16 @@ public struct InvocationRecord: Sendable, Equatable {
     public var stderr: String
     /// Where the full output is kept (a blob in the data dir), once stored.
     public var outputBlob: String?
+    /// The structured results its steps reported, in step order (empty: none).
+    public var payloads: [StepPayload] = []
     public var attempts: Int
     public var sentAt: Date?
     public var startedAt: Date?
     public var endedAt: Date?
     public var updatedAt: Date
 
-    public init(commandID: String, instanceID: String, position: Int, status: InvocationStatus = .pending, statusDetails: String = StatusDetails.pending, responseCode: Int? = nil, stdout: String = "", stderr: String = "", outputBlob: String? = nil, attempts: Int = 0, sentAt: Date? = nil, startedAt: Date? = nil, endedAt: Date? = nil, updatedAt: Date) {
+    public init(commandID: String, instanceID: String, position: Int, status: InvocationStatus = .pending, statusDetails: String = StatusDetails.pending, responseCode: Int? = nil, stdout: String = "", stderr: String = "", outputBlob: String? = nil, payloads: [StepPayload] = [], attempts: Int = 0, sentAt: Date? = nil, startedAt: Date? = nil, endedAt: Date? = nil, updatedAt: Date) {
+        self.payloads = payloads
         self.commandID = commandID
         self.instanceID = instanceID
         self.position = position
@@ -268,6 +271,8 @@ public struct InvocationTransition: Sendable, Equatable {
     public var stdout: String?
     public var stderr: String?
     public var outputBlob: String?
+    /// The steps' structured results, set with the result that carries them.
+    public var payloads: [StepPayload]?
     public var countAttempt: Bool
     public var sentAt: Date?
     public var startedAt: Date?
@@ -285,7 +290,8 @@ public struct InvocationTransition: Sendable, Equatable {
         Shape(from: from, columns: TransitionColumns(self).columns.map(\.name))
     }
 
-    public init(from: Set<InvocationStatus>, to: InvocationStatus, details: String, responseCode: Int? = nil, stdout: String? = nil, stderr: String? = nil, outputBlob: String? = nil, countAttempt: Bool = false, sentAt: Date? = nil, startedAt: Date? = nil, endedAt: Date? = nil) {
+    public init(from: Set<InvocationStatus>, to: InvocationStatus, details: String, responseCode: Int? = nil, stdout: String? = nil, stderr: String? = nil, outputBlob: String? = nil, payloads: [StepPayload]? = nil, countAttempt: Bool = false, sentAt: Date? = nil, startedAt: Date? = nil, endedAt: Date? = nil) {
+        self.payloads = payloads
         self.from = from
         self.to = to
         self.details = details

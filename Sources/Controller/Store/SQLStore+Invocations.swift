@@ -194,6 +194,7 @@ extension SQLStore {
             stdout: try row.decode(column: "stdout", as: String.self),
             stderr: try row.decode(column: "stderr", as: String.self),
             outputBlob: try row.decode(column: "output_blob", as: String?.self),
+            payloads: StoredPayloads.decode(try row.decode(column: "payloads_json", as: String?.self)),
             attempts: try row.decode(column: "attempts", as: Int.self),
             sentAt: try row.decode(column: "sent_at", as: Int?.self).map(Millis.date),
             startedAt: try row.decode(column: "started_at", as: Int?.self).map(Millis.date),

@@ -45,6 +45,9 @@ struct TransitionColumns {
         if let stdout = t.stdout { columns.append(Column(name: "stdout", type: "TEXT", assignment: .value(stdout))) }
         if let stderr = t.stderr { columns.append(Column(name: "stderr", type: "TEXT", assignment: .value(stderr))) }
         if let blob = t.outputBlob { columns.append(Column(name: "output_blob", type: "TEXT", assignment: .value(blob))) }
+        if let payloads = t.payloads, let json = StoredPayloads.encode(payloads) {
+            columns.append(Column(name: "payloads_json", type: "TEXT", assignment: .value(json)))
+        }
         if t.countAttempt { columns.append(Column(name: "attempts", type: "BIGINT", assignment: .increment)) }
         if let sent = t.sentAt { columns.append(Column(name: "sent_at", type: "BIGINT", assignment: .value(Millis.from(sent)))) }
         if let started = t.startedAt { columns.append(Column(name: "started_at", type: "BIGINT", assignment: .firstValue(Millis.from(started)))) }

@@ -47,8 +47,12 @@ public struct InvocationInfo: Codable, Sendable, Equatable {
     public var stderr: String
     public var startedAt: Date?
     public var endedAt: Date?
+    /// The structured results its steps reported (a patch scan's package states),
+    /// in step order; absent when none did.
+    public var payloads: [StepPayload]?
 
-    public init(instanceId: String, status: InvocationStatus, statusDetails: String, responseCode: Int?, stdout: String, stderr: String, startedAt: Date?, endedAt: Date?) {
+    public init(instanceId: String, status: InvocationStatus, statusDetails: String, responseCode: Int?, stdout: String, stderr: String, startedAt: Date?, endedAt: Date?, payloads: [StepPayload]? = nil) {
+        self.payloads = payloads
         self.instanceId = instanceId
         self.status = status
         self.statusDetails = statusDetails

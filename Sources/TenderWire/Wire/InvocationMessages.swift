@@ -47,8 +47,13 @@ public struct InvocationResult: Codable, Sendable, Equatable {
     /// never ran: then the inline text is all there is.
     public var stdoutSize: Int?
     public var stderrSize: Int?
+    /// Structured results of the steps that have one, in step order (nil: none).
+    /// Agents older than payloads never send the field; controllers older than
+    /// them ignore it.
+    public var payloads: [StepPayload]?
 
-    public init(invocationId: String, status: InvocationStatus, statusDetails: String, responseCode: Int, stdout: String, stderr: String, startedAt: Date?, endedAt: Date, stdoutSize: Int? = nil, stderrSize: Int? = nil) {
+    public init(invocationId: String, status: InvocationStatus, statusDetails: String, responseCode: Int, stdout: String, stderr: String, startedAt: Date?, endedAt: Date, stdoutSize: Int? = nil, stderrSize: Int? = nil, payloads: [StepPayload]? = nil) {
+        self.payloads = payloads
         self.stdoutSize = stdoutSize
         self.stderrSize = stderrSize
         self.invocationId = invocationId

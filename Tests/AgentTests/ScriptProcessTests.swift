@@ -4,7 +4,7 @@ import Testing
 @testable import TenderWire
 
 @Suite("Shell steps")
-struct ShellStepRunnerTests {
+struct ScriptProcessTests {
     func withWorkDir<T>(_ body: (URL) async throws -> T) async throws -> T {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tender-step-\(Identifiers.randomHex(8))")
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -21,7 +21,7 @@ struct ShellStepRunnerTests {
 
     @Test func runsLinesInOrderAndCapturesOutput() async throws {
         try await withWorkDir { dir in
-            let outcome = try await ShellStepRunner().run(
+            let outcome = try await ScriptProcess().run(
                 RunShellScriptInputs(runCommand: ["echo hi", "echo to-err >&2", "echo \"$TENDER_TEST_VALUE\"", "exit 3"]),
                 workDirectory: dir, environment: ["TENDER_TEST_VALUE": "from-env"]
             )
@@ -33,10 +33,10 @@ struct ShellStepRunnerTests {
 
     @Test func honoursTheWorkingDirectory() async throws {
         try await withWorkDir { dir in
-            let outcome = try await ShellStepRunner().run(RunShellScriptInputs(runCommand: ["pwd"], workingDirectory: "/tmp"), workDirectory: dir)
+            let outcome = try await ScriptProcess().run(RunShellScriptInputs(runCommand: ["pwd"], workingDirectory: "/tmp"), workDirectory: dir)
             #expect(text(outcome.stdoutFile) == "/tmp\n")
             await #expect(throws: TenderError.self) {
-                _ = try await ShellStepRunner().run(RunShellScriptInputs(runCommand: ["pwd"], workingDirectory: "/no/such/dir"), workDirectory: dir)
+                _ = try await ScriptProcess().run(RunShellScriptInputs(runCommand: ["pwd"], workingDirectory: "/no/such/dir"), workDirectory: dir)
             }
         }
     }
@@ -45,7 +45,7 @@ struct ShellStepRunnerTests {
         try await withWorkDir { dir in
             let pidFile = dir.appendingPathComponent("child.pid").path
             let started = ContinuousClock.now
-            let outcome = try await ShellStepRunner().run(
+            let outcome = try await ScriptProcess().run(
                 RunShellScriptInputs(runCommand: ["sleep 300 &", "echo $! > \(pidFile)", "sleep 300"], timeoutSeconds: 5),
                 workDirectory: dir
             )
@@ -61,7 +61,7 @@ struct ShellStepRunnerTests {
         try await withWorkDir { dir in
             let pidFile = dir.appendingPathComponent("child.pid").path
             let started = ContinuousClock.now
-            let outcome = try await ShellStepRunner().run(
+            let outcome = try await ScriptProcess().run(
                 RunShellScriptInputs(runCommand: ["(sleep 30; echo late) &", "echo $! > \(pidFile)", "echo main"]),
                 workDirectory: dir
             )
@@ -76,9 +76,9 @@ struct ShellStepRunnerTests {
 
     @Test func cancelStopsAStepAtOnce() async throws {
         try await withWorkDir { dir in
-            let handle = ShellStepRunner.Handle()
+            let handle = CancelHandle()
             let started = ContinuousClock.now
-            async let outcome = ShellStepRunner().run(RunShellScriptInputs(runCommand: ["sleep 300"]), workDirectory: dir, handle: handle)
+            async let outcome = ScriptProcess().run(RunShellScriptInputs(runCommand: ["sleep 300"]), workDirectory: dir, handle: handle)
             try await Task.sleep(for: .milliseconds(500))
             handle.cancel()
             #expect(try await outcome.ending == .cancelled)

@@ -12,14 +12,15 @@ import SystemPackage
 import Glibc
 #endif
 
-/// Runs one `runShellScript` step: the lines go into a script file run by `sh` in a
-/// session (and process group) of its own, with stdout and stderr going to files.
+/// Runs a shell script as a process: the lines go into a script file run by `sh` in
+/// a session (and process group) of its own, with stdout and stderr going to files.
+/// The mechanism under `ShellScriptRunner`, which decides what to run and as whom.
 ///
 /// Files rather than pipes: output of any size costs no memory, and a background
 /// child that keeps the output open cannot hang the step: the step ends when the
 /// script's own process exits. On timeout or cancel the whole process group is
 /// killed, so nothing the script started is left behind.
-public struct ShellStepRunner: Sendable {
+public struct ScriptProcess: Sendable {
     public struct Outcome: Sendable, Equatable {
         public enum Ending: Sendable, Equatable {
             case exited(Int32)
@@ -33,30 +34,6 @@ public struct ShellStepRunner: Sendable {
         public var stdoutFile: URL
         public var stderrFile: URL
         public var duration: Duration
-    }
-
-    /// Lets another task cancel a running step (the controller's cancel).
-    public final class Handle: Sendable {
-        private let state = NIOLockedValueBox<(pid: pid_t?, cancelled: Bool)>((nil, false))
-
-        public init() {}
-
-        func started(pid: pid_t) -> Bool {
-            state.withLockedValue { state in
-                state.pid = pid
-                return !state.cancelled
-            }
-        }
-
-        public func cancel() {
-            let pid = state.withLockedValue { state -> pid_t? in
-                state.cancelled = true
-                return state.pid
-            }
-            if let pid { ShellStepRunner.killGroup(pid) }
-        }
-
-        var isCancelled: Bool { state.withLockedValue { $0.cancelled } }
     }
 
     public var shell: String = "/bin/sh"
@@ -73,7 +50,7 @@ public struct ShellStepRunner: Sendable {
         workDirectory: URL,
         environment: [String: String] = [:],
         account: UserAccount? = nil,
-        handle: Handle = Handle(),
+        handle: CancelHandle = CancelHandle(),
         appendingTo output: (stdout: URL, stderr: URL)? = nil
     ) async throws -> Outcome {
         try SecureFile.makeDirectory(workDirectory, mode: 0o700)
@@ -160,14 +137,14 @@ public struct ShellStepRunner: Sendable {
                     let pid = execution.processIdentifier.value
                     pidBox.withLockedValue { $0 = pid }
                     // A cancel that came before the process existed takes effect now.
-                    if !handle.started(pid: pid) { Self.killGroup(pid) }
+                    if !handle.started(pid: pid) { CancelHandle.killGroup(pid) }
                 }
                 return execution.terminationStatus
             }
             group.addTask {
                 try await Task.sleep(for: .seconds(inputs.timeoutSeconds))
                 timedOut.withLockedValue { $0 = true }
-                if let pid = pidBox.withLockedValue({ $0 }) { Self.killGroup(pid) }
+                if let pid = pidBox.withLockedValue({ $0 }) { CancelHandle.killGroup(pid) }
                 return nil
             }
             while let next = try await group.next() {
@@ -191,11 +168,5 @@ public struct ShellStepRunner: Sendable {
             }
         }
         return Outcome(ending: ending, stdoutFile: stdoutFile, stderrFile: stderrFile, duration: .now - started)
-    }
-
-    /// SIGKILL to the whole process group (the script ran as a session leader, so its
-    /// process group id is its pid).
-    static func killGroup(_ pid: pid_t) {
-        _ = kill(-pid, SIGKILL)
     }
 }

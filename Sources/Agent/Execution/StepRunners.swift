@@ -1,0 +1,28 @@
+/// The runners this agent has, by action name. The executor looks each step's
+/// action up here; a step whose action has no runner ends `unsupportedAction`
+/// (a document sent by a newer controller).
+public struct StepRunners: Sendable {
+    private var byAction: [String: any StepRunner] = [:]
+
+    /// No runners at all.
+    public init() {}
+
+    /// What `tender-agent` runs: shell scripts under both their spellings.
+    public static var standard: StepRunners {
+        var runners = StepRunners()
+        runners.register(ShellScriptRunner(), for: ShellScriptRunner.actions)
+        return runners
+    }
+
+    /// Adds (or replaces) the runner of each of `actions`.
+    public mutating func register(_ runner: any StepRunner, for actions: [String]) {
+        for action in actions { byAction[action] = runner }
+    }
+
+    public func runner(for action: String) -> (any StepRunner)? {
+        byAction[action]
+    }
+
+    /// The action names with a runner, sorted.
+    public var actions: [String] { byAction.keys.sorted() }
+}
