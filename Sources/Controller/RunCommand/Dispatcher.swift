@@ -14,8 +14,18 @@ import TenderWire
 /// before it is sent, so a restart simply picks up where the store says things are.
 /// An actor: one decision at a time per controller, so nothing is sent twice.
 actor Dispatcher {
-    let store: any CommandStore
+    let store: any CommandStore & ReplicaStore
     let registry: ConnectionRegistry
+    /// This process among the replicas sharing the store: invocations it sends carry
+    /// it (`sent_by`), and it takes back only those, or those of a replica that stopped.
+    nonisolated let replicaID: String
+    /// A replica not seen for this long has stopped: the invocations it sent and
+    /// whose agents are not connected here may be taken back by any replica.
+    static let replicaTimeout: TimeInterval = 15
+    /// Replicas seen within `replicaTimeout` at the last check, and when that was.
+    private var liveReplicas: Set<String> = []
+    private var replicasCheckedAt: Date?
+    private var replicasPrunedAt: Date?
     let logger: Logger
     private nonisolated let codec = ChannelCodec()
     /// How long a sent, unacknowledged invocation waits before it is sent again.
@@ -43,9 +53,10 @@ actor Dispatcher {
     /// a long upgrade, agents get the whole margin to hand in what their spools hold.
     let liveSince: Date
 
-    init(store: any CommandStore, registry: ConnectionRegistry, executionMargin: TimeInterval = Dispatcher.defaultExecutionMargin,
-         cancelGrace: TimeInterval = Dispatcher.defaultCancelGrace, liveSince: Date = Date(), logger: Logger) {
+    init(store: any CommandStore & ReplicaStore, registry: ConnectionRegistry, executionMargin: TimeInterval = Dispatcher.defaultExecutionMargin,
+         cancelGrace: TimeInterval = Dispatcher.defaultCancelGrace, liveSince: Date = Date(), replicaID: String = Dispatcher.newReplicaID(), logger: Logger) {
         self.store = store
+        self.replicaID = replicaID
         self.registry = registry
         self.liveSince = liveSince
         self.executionMargin = executionMargin
@@ -125,8 +136,41 @@ actor Dispatcher {
 
     // MARK: Passes
 
+    /// `r-` and 16 hex digits, new for every process.
+    static func newReplicaID() -> String { "r-" + Identifiers.randomHex(8) }
+
+    /// Says this replica is alive and learns which others are. Once per periodic pass,
+    /// and before a pass if the last check is older than two intervals.
+    private func checkReplicas(now: Date) async {
+        if let checked = replicasCheckedAt, now.timeIntervalSince(checked) < 2, now >= checked { return }
+        do {
+            try await store.recordReplica(id: replicaID, startedAt: liveSince, at: now)
+            liveReplicas = try await store.replicas(seenSince: now.addingTimeInterval(-Self.replicaTimeout))
+            replicasCheckedAt = now
+            if replicasPrunedAt.map({ now.timeIntervalSince($0) >= 3600 }) ?? true {
+                replicasPrunedAt = now
+                try await store.removeReplicas(seenBefore: now.addingTimeInterval(-86_400))
+            }
+        } catch {
+            // Unknown: no other replica counts as alive, as before replicas were recorded.
+            logger.warning("could not record or read the controller replicas", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Whether the channel a sent, unstarted invocation went out on is known to be
+    /// gone, so it may be taken back (Delayed) and sent again. Only the replica that
+    /// sent it knows that of its own channels; another replica knows it only once
+    /// the sender has stopped. An agent connected here has its channel here.
+    private func channelGone(_ inv: InvocationState) -> Bool {
+        guard !registry.isConnected(inv.instanceID) else { return false }
+        guard let sender = inv.sentBy, sender != replicaID else { return true }
+        return !liveReplicas.contains(sender)
+    }
+
     /// Re-evaluates every command that is not finished.
     func kickAll(now: Date = Date()) async {
+        replicasCheckedAt = nil
+        await checkReplicas(now: now)
         do {
             for command in try await store.activeCommands() {
                 await kick(command, now: now)
@@ -148,6 +192,7 @@ actor Dispatcher {
     }
 
     private func kick(_ command: CommandRecord, now: Date) async {
+        await checkReplicas(now: now)
         do {
             var invocations = try await store.invocationStates(commandID: command.id)
             let deadline = command.createdAt.addingTimeInterval(TimeInterval(command.deliveryTimeoutSeconds))
@@ -159,8 +204,8 @@ actor Dispatcher {
                 }
             }
             for (i, inv) in invocations.enumerated() {
-                // Sent but never acknowledged by an agent that is gone: send it again later.
-                if inv.status == .inProgress, inv.startedAt == nil, !registry.isConnected(inv.instanceID) {
+                // Sent, not started, and its channel is gone: send it again later.
+                if inv.status == .inProgress, inv.startedAt == nil, channelGone(inv) {
                     if let updated = try await transition(inv, from: [.inProgress], to: .delayed, details: StatusDetails.delayed, now: now) {
                         invocations[i] = updated
                     }
@@ -205,7 +250,7 @@ actor Dispatcher {
                 let resent = try sendRuns(command, instanceIDs: due, template: &template)
                 if !resent.sent.isEmpty {
                     _ = try await store.transitionInvocations(commandID: command.id, instanceIDs: resent.sent, InvocationTransition(
-                        from: [.inProgress], to: .inProgress, details: StatusDetails.inProgress, countAttempt: true, sentAt: now), at: now)
+                        from: [.inProgress], to: .inProgress, details: StatusDetails.inProgress, countAttempt: true, sentAt: now, sentBy: replicaID), at: now)
                 }
             }
             if let cancelAt = command.cancelRequestedAt {
@@ -244,9 +289,12 @@ actor Dispatcher {
                         from: [.pending, .delayed], to: .cancelled, details: StatusDetails.terminated, endedAt: now), at: now))
                 }
                 if !plan.send.isEmpty {
-                    // Stored as sent before they are sent, all in one transaction.
-                    let sent = try await store.transitionInvocations(commandID: command.id, instanceIDs: plan.send, InvocationTransition(
-                        from: [.pending, .delayed], to: .inProgress, details: StatusDetails.inProgress, countAttempt: true, sentAt: now), at: now)
+                    // Stored as sent before they are sent, all in one transaction, and no more
+                    // than the window holds now: another replica may have filled some of it.
+                    let sent = try await store.claimInvocations(
+                        commandID: command.id, instanceIDs: plan.send, inFlightLimit: command.maxConcurrency.concurrency(targets: targets),
+                        InvocationTransition(from: [.pending, .delayed], to: .inProgress, details: StatusDetails.inProgress,
+                                             countAttempt: true, sentAt: now, sentBy: replicaID), at: now)
                     apply(sent)
                     let undelivered = try sendRuns(command, instanceIDs: sent.map(\.instanceID), template: &template).undelivered
                     if !undelivered.isEmpty {

@@ -25,6 +25,12 @@ public protocol CommandStore: Sendable {
     /// The same transition for many invocations of one command, in a few statements
     /// (a fan-out's sends); returns those it applied to.
     func transitionInvocations(commandID: String, instanceIDs: [String], _ transition: InvocationTransition, at: Date) async throws -> [InvocationState]
+    /// Sends under the command's MaxConcurrency, safe across replicas: applies the
+    /// transition (to InProgress) to as many of `instanceIDs`, in order, as keep the
+    /// command's InProgress count within `inFlightLimit`, counting and updating while
+    /// holding the command (so two replicas cannot both fill the same window).
+    /// Returns those it applied to.
+    func claimInvocations(commandID: String, instanceIDs: [String], inFlightLimit: Int, _ transition: InvocationTransition, at: Date) async throws -> [InvocationState]
     /// The dispatcher's view of a command's invocations, in target order.
     func invocationStates(commandID: String) async throws -> [InvocationState]
     /// Replaces the inline output of a running invocation (progress; no event).

@@ -150,5 +150,11 @@ enum Migrations {
             // The structured results an invocation's steps reported (JSON, NULL: none).
             "ALTER TABLE invocations ADD COLUMN payloads_json TEXT",
         ]),
+        Migration(version: 6, name: "replica-safe delivery", statements: [
+            // The replica that last sent the invocation: only it, or any replica once
+            // it has stopped, may take a sent invocation back (docs/run-command.md).
+            "ALTER TABLE invocations ADD COLUMN sent_by TEXT",
+            "CREATE TABLE controller_replicas (id TEXT PRIMARY KEY, started_at BIGINT NOT NULL, seen_at BIGINT NOT NULL)",
+        ]),
     ]
 }

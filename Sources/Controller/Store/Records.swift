@@ -200,12 +200,15 @@ public struct InvocationRecord: Sendable, Equatable {
     public var payloads: [StepPayload] = []
     public var attempts: Int
     public var sentAt: Date?
+    /// The replica that last sent it (`Dispatcher.replicaID`).
+    public var sentBy: String?
     public var startedAt: Date?
     public var endedAt: Date?
     public var updatedAt: Date
 
-    public init(commandID: String, instanceID: String, position: Int, status: InvocationStatus = .pending, statusDetails: String = StatusDetails.pending, responseCode: Int? = nil, stdout: String = "", stderr: String = "", outputBlob: String? = nil, payloads: [StepPayload] = [], attempts: Int = 0, sentAt: Date? = nil, startedAt: Date? = nil, endedAt: Date? = nil, updatedAt: Date) {
+    public init(commandID: String, instanceID: String, position: Int, status: InvocationStatus = .pending, statusDetails: String = StatusDetails.pending, responseCode: Int? = nil, stdout: String = "", stderr: String = "", outputBlob: String? = nil, payloads: [StepPayload] = [], attempts: Int = 0, sentAt: Date? = nil, sentBy: String? = nil, startedAt: Date? = nil, endedAt: Date? = nil, updatedAt: Date) {
         self.payloads = payloads
+        self.sentBy = sentBy
         self.commandID = commandID
         self.instanceID = instanceID
         self.position = position
@@ -231,9 +234,12 @@ public struct InvocationState: Sendable, Equatable {
     public var status: InvocationStatus
     public var statusDetails: String
     public var sentAt: Date?
+    /// The replica that last sent it; nil if none did, or before replicas were recorded.
+    public var sentBy: String?
     public var startedAt: Date?
 
-    public init(commandID: String, instanceID: String, status: InvocationStatus, statusDetails: String, sentAt: Date?, startedAt: Date?) {
+    public init(commandID: String, instanceID: String, status: InvocationStatus, statusDetails: String, sentAt: Date?, sentBy: String? = nil, startedAt: Date?) {
+        self.sentBy = sentBy
         self.commandID = commandID
         self.instanceID = instanceID
         self.status = status
@@ -244,7 +250,7 @@ public struct InvocationState: Sendable, Equatable {
 
     public init(_ record: InvocationRecord) {
         self.init(commandID: record.commandID, instanceID: record.instanceID, status: record.status, statusDetails: record.statusDetails,
-                  sentAt: record.sentAt, startedAt: record.startedAt)
+                  sentAt: record.sentAt, sentBy: record.sentBy, startedAt: record.startedAt)
     }
 }
 
@@ -275,6 +281,8 @@ public struct InvocationTransition: Sendable, Equatable {
     public var payloads: [StepPayload]?
     public var countAttempt: Bool
     public var sentAt: Date?
+    /// Set with `sentAt`: the replica sending it.
+    public var sentBy: String?
     public var startedAt: Date?
     public var endedAt: Date?
 
@@ -290,8 +298,9 @@ public struct InvocationTransition: Sendable, Equatable {
         Shape(from: from, columns: TransitionColumns(self).columns.map(\.name))
     }
 
-    public init(from: Set<InvocationStatus>, to: InvocationStatus, details: String, responseCode: Int? = nil, stdout: String? = nil, stderr: String? = nil, outputBlob: String? = nil, payloads: [StepPayload]? = nil, countAttempt: Bool = false, sentAt: Date? = nil, startedAt: Date? = nil, endedAt: Date? = nil) {
+    public init(from: Set<InvocationStatus>, to: InvocationStatus, details: String, responseCode: Int? = nil, stdout: String? = nil, stderr: String? = nil, outputBlob: String? = nil, payloads: [StepPayload]? = nil, countAttempt: Bool = false, sentAt: Date? = nil, sentBy: String? = nil, startedAt: Date? = nil, endedAt: Date? = nil) {
         self.payloads = payloads
+        self.sentBy = sentBy
         self.from = from
         self.to = to
         self.details = details

@@ -45,7 +45,7 @@ extension SQLStore {
         }
     }
 
-    private static let stateColumns = "command_id, instance_id, status, status_details, sent_at, started_at"
+    private static let stateColumns = "command_id, instance_id, status, status_details, sent_at, sent_by, started_at"
 
     private static func invocationState(from row: any SQLRow) throws -> InvocationState {
         InvocationState(
@@ -54,6 +54,7 @@ extension SQLStore {
             status: InvocationStatus(rawValue: try row.decode(column: "status", as: String.self)) ?? .failed,
             statusDetails: try row.decode(column: "status_details", as: String.self),
             sentAt: try row.decode(column: "sent_at", as: Int?.self).map(Millis.date),
+            sentBy: try row.decode(column: "sent_by", as: String?.self),
             startedAt: try row.decode(column: "started_at", as: Int?.self).map(Millis.date)
         )
     }
@@ -164,6 +165,41 @@ extension SQLStore {
         }
     }
 
+    public func claimInvocations(commandID: String, instanceIDs: [String], inFlightLimit: Int, _ t: InvocationTransition, at: Date) async throws -> [InvocationState] {
+        guard !instanceIDs.isEmpty, !t.from.isEmpty, inFlightLimit > 0 else { return [] }
+        let locksRows = backend.name == "postgres"
+        return try await backend.transaction { db in
+            // Replicas claiming for one command take turns: the command's row is the lock
+            // (PostgreSQL). SQLite runs one transaction at a time anyway.
+            if locksRows {
+                _ = try await db.raw("SELECT id FROM commands WHERE id = \(bind: commandID) FOR UPDATE").all()
+            }
+            let row = try await db.raw("""
+                SELECT count(*) AS n FROM invocations WHERE command_id = \(bind: commandID) AND status = \(bind: InvocationStatus.inProgress.rawValue)
+                """).first()
+            let inFlight = try row?.decode(column: "n", as: Int.self) ?? 0
+            let room = max(0, inFlightLimit - inFlight)
+            guard room > 0 else { return [] }
+            var claimed: [InvocationState] = []
+            // In the order given, skipping those another replica claimed meanwhile.
+            for chunk in instanceIDs.chunked(500) where claimed.count < room {
+                var query = Self.transitionSetClause(t, at: at)
+                query.appendLiteral(" WHERE command_id = ")
+                query.appendInterpolation(bind: commandID)
+                query.appendLiteral(" AND instance_id IN (")
+                query.appendInterpolation(binds: Array(chunk.prefix(room - claimed.count)))
+                query.appendLiteral(") AND status IN (")
+                query.appendInterpolation(binds: t.from.map(\.rawValue).sorted())
+                query.appendLiteral(") RETURNING \(Self.stateColumns)")
+                claimed += try await db.raw(query).all().map(Self.invocationState(from:))
+            }
+            if t.from != [t.to] {
+                try await Self.recordEvents(db, claimed.map { EventRow(commandID: commandID, instanceID: $0.instanceID, status: $0.status.rawValue, details: $0.statusDetails) }, at: at)
+            }
+            return claimed
+        }
+    }
+
     /// `UPDATE invocations SET …` for a transition, without the WHERE clause.
     private static func transitionSetClause(_ t: InvocationTransition, at: Date) -> SQLQueryString {
         var query = SQLQueryString("UPDATE invocations SET updated_at = ")
@@ -197,6 +233,7 @@ extension SQLStore {
             payloads: StoredPayloads.decode(try row.decode(column: "payloads_json", as: String?.self)),
             attempts: try row.decode(column: "attempts", as: Int.self),
             sentAt: try row.decode(column: "sent_at", as: Int?.self).map(Millis.date),
+            sentBy: try row.decode(column: "sent_by", as: String?.self),
             startedAt: try row.decode(column: "started_at", as: Int?.self).map(Millis.date),
             endedAt: try row.decode(column: "ended_at", as: Int?.self).map(Millis.date),
             updatedAt: Millis.date(try row.decode(column: "updated_at", as: Int.self))

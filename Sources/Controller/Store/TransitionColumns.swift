@@ -50,6 +50,7 @@ struct TransitionColumns {
         }
         if t.countAttempt { columns.append(Column(name: "attempts", type: "BIGINT", assignment: .increment)) }
         if let sent = t.sentAt { columns.append(Column(name: "sent_at", type: "BIGINT", assignment: .value(Millis.from(sent)))) }
+        if let sender = t.sentBy { columns.append(Column(name: "sent_by", type: "TEXT", assignment: .value(sender))) }
         if let started = t.startedAt { columns.append(Column(name: "started_at", type: "BIGINT", assignment: .firstValue(Millis.from(started)))) }
         if let ended = t.endedAt { columns.append(Column(name: "ended_at", type: "BIGINT", assignment: .value(Millis.from(ended)))) }
         self.columns = columns

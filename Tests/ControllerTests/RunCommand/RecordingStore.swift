@@ -6,12 +6,12 @@ import TenderWire
 /// The dispatcher's `CommandStore`, forwarded to a real one, reporting each
 /// invocation stored as sent (`InProgress` with a `sentAt`) once the write has
 /// returned, so a test can see in which order storing and sending happened.
-final class RecordingStore: CommandStore {
-    let inner: any CommandStore
+final class RecordingStore: CommandStore, ReplicaStore {
+    let inner: any CommandStore & ReplicaStore
     /// Called with the instance ids just stored as sent, after the real write returned.
     let storedSent: @Sendable ([String]) async -> Void
 
-    init(_ inner: any CommandStore, storedSent: @escaping @Sendable ([String]) async -> Void) {
+    init(_ inner: any CommandStore & ReplicaStore, storedSent: @escaping @Sendable ([String]) async -> Void) {
         self.inner = inner
         self.storedSent = storedSent
     }
@@ -32,6 +32,12 @@ final class RecordingStore: CommandStore {
 
     func transitionInvocations(commandID: String, instanceIDs: [String], _ transition: InvocationTransition, at: Date) async throws -> [InvocationState] {
         let updated = try await inner.transitionInvocations(commandID: commandID, instanceIDs: instanceIDs, transition, at: at)
+        await report(updated, transition)
+        return updated
+    }
+
+    func claimInvocations(commandID: String, instanceIDs: [String], inFlightLimit: Int, _ transition: InvocationTransition, at: Date) async throws -> [InvocationState] {
+        let updated = try await inner.claimInvocations(commandID: commandID, instanceIDs: instanceIDs, inFlightLimit: inFlightLimit, transition, at: at)
         await report(updated, transition)
         return updated
     }
@@ -59,4 +65,7 @@ final class RecordingStore: CommandStore {
     }
     func requestCancel(commandID: String, at: Date) async throws -> Bool { try await inner.requestCancel(commandID: commandID, at: at) }
     func events(after seq: Int, limit: Int) async throws -> [EventRecord] { try await inner.events(after: seq, limit: limit) }
+    func recordReplica(id: String, startedAt: Date, at: Date) async throws { try await inner.recordReplica(id: id, startedAt: startedAt, at: at) }
+    func replicas(seenSince since: Date) async throws -> Set<String> { try await inner.replicas(seenSince: since) }
+    func removeReplicas(seenBefore before: Date) async throws { try await inner.removeReplicas(seenBefore: before) }
 }
