@@ -9,24 +9,22 @@ import Subprocess
 import SystemPackage
 
 /// The agent's side of Run Command: takes work from the channel, spools it, runs it
-/// (at most `maxConcurrent` at once, the rest in arrival order) and reports on it
-/// until the controller confirms it stored the result (docs/run-command.md, "Never lost").
+/// (at most `maxConcurrent` at once, the rest in arrival order: `WorkQueue`) and
+/// hands each result to the `ResultUploader`, which sends it until the controller
+/// confirms it stored it (docs/run-command.md, "Never lost"). `WorkDirectories`
+/// moves a finished invocation's output from its work directory into the spool.
 ///
 /// The spool is the source of truth; memory only holds what is queued and running.
 /// So the channel can come and go freely: a message that cannot be sent is simply
-/// dropped, and whatever matters (results) is read from the spool and sent again on
-/// the next connect, and while connected again and again with backoff until the
-/// controller confirms it (it may have failed to store it: a database error, a full
-/// disk). The controller stores a result once and ignores repeats.
+/// dropped, and whatever matters (results) is read from the spool and sent again.
+/// The controller stores a result once and ignores repeats.
 public actor AgentWorker {
     /// Writes one message to the controller; throws when the channel is gone.
-    public typealias Sender = @Sendable (ChannelMessage) async throws -> Void
+    public typealias Sender = ResultUploader.Sender
 
     public static let defaultMaxConcurrent = 5
-    /// An unconfirmed result goes out again this long after it was last sent...
-    public static let defaultResendInterval: Duration = .seconds(10)
-    /// ...then twice as long after each resend, up to this.
-    public static let defaultResendCap: Duration = .seconds(300)
+    public static var defaultResendInterval: Duration { ResultUploader.defaultResendInterval }
+    public static var defaultResendCap: Duration { ResultUploader.defaultResendCap }
 
     /// What an invocation that a crash, kill or reboot cut short reports. It is never
     /// run again: a script half done may not be safe to start over (docs/run-command.md).
@@ -44,22 +42,15 @@ public actor AgentWorker {
     /// at its next step when the agent starts again.
     private let rebootCommand: [String]
     private let logger: Logger
+    /// Sends results until confirmed, and every other message best effort.
+    private let uploader: ResultUploader
+    private let workDirectories: WorkDirectories
     /// The first wait before an unconfirmed result goes out again, and its cap.
-    nonisolated let resendInterval: Duration
-    nonisolated let resendCap: Duration
+    nonisolated var resendInterval: Duration { uploader.resendInterval }
+    nonisolated var resendCap: Duration { uploader.resendCap }
 
-    private var sender: Sender?
-    /// Bumped on every connect and disconnect, so a resend outliving its connection stops.
-    private var connection = 0
-    private var resending: Task<Void, Never>?
-    /// Per unconfirmed result sent on this connection: when it goes out again and the
-    /// wait before that. Ids only (one per result in the spool), never the results.
-    private var resendSchedule: [String: (due: ContinuousClock.Instant, interval: Duration)] = [:]
-    /// Results whose output and result are being sent now (first send or an
-    /// `outputWanted`): not resent meanwhile, or large output would go twice.
-    private var delivering: Set<String> = []
     /// Spooled, not yet started, in arrival order.
-    private var queue: [RunInvocation] = []
+    private var queue = WorkQueue()
     /// Executing now; one slot each. Cancel goes through the handle.
     private var handles: [String: CancelHandle] = [:]
     /// Every invocation task until it has sent its result (a little longer than its slot).
@@ -84,16 +75,13 @@ public actor AgentWorker {
         guard rebootCommand.first?.hasPrefix("/") == true else {
             throw TenderError.validation("the reboot command must start with an absolute path, got \(rebootCommand)")
         }
-        guard resendInterval > .zero, resendCap >= resendInterval else {
-            throw TenderError.validation("the resend interval must be positive and at most its cap, got \(resendInterval) and \(resendCap)")
-        }
-        self.resendInterval = resendInterval
-        self.resendCap = resendCap
         self.rebootCommand = rebootCommand
         try state.prepare()
-        self.spool = try Spool(directory: state.spoolDirectory)
+        let spool = try Spool<RunInvocation, InvocationResult>(directory: state.spoolDirectory)
+        self.spool = spool
+        self.uploader = try ResultUploader(spool: spool, resendInterval: resendInterval, resendCap: resendCap, logger: logger)
         self.workRoot = state.workDirectory
-        try SecureFile.makeDirectory(workRoot, mode: 0o700)
+        self.workDirectories = try WorkDirectories(root: state.workDirectory, spool: spool, logger: logger)
         self.maxConcurrent = max(1, maxConcurrent)
         self.environment = environment
         self.executor = executor
@@ -114,16 +102,16 @@ public actor AgentWorker {
         } catch {
             logger.warning("could not prune old spool tombstones", metadata: ["error": "\(error)"])
         }
-        removeStaleWorkDirectories()
+        workDirectories.removeStale(running: Set(tasks.keys))
         for (id, _) in recovery.interrupted where tasks[id] == nil {
             logger.warning("an invocation was cut short by an agent stop; reporting it failed", metadata: ["invocation": "\(id)"])
             let result = InvocationResult(
                 invocationId: id, status: .failed, statusDetails: StatusDetails.failed, responseCode: -1,
                 stdout: "", stderr: Self.interruptedMessage + "\n", startedAt: spool.startedAt(of: id), endedAt: Date())
-            record(result)
-            await deliver(result)
+            workDirectories.record(result)
+            await uploader.deliver(result)
         }
-        for (id, item) in recovery.toRun where tasks[id] == nil && !queue.contains(where: { $0.invocationId == id }) {
+        for (id, item) in recovery.toRun where tasks[id] == nil && !queue.contains(id) {
             // The spool file is named by the id it was accepted under; that name rules.
             var run = item
             run.invocationId = id
@@ -137,27 +125,14 @@ public actor AgentWorker {
 
     /// The channel is up: messages go to `sender` from now on, and every result the
     /// controller has not confirmed is sent again, then again while the channel stays
-    /// up until confirmed, the backoff starting over. Returns at once (the resend
-    /// runs on its own), so the caller can go on reading while large results go out.
-    public func connected(sender: @escaping Sender) {
-        self.sender = sender
-        connection &+= 1
-        resending?.cancel()
-        resendSchedule.removeAll()
-        let generation = connection
-        resending = Task {
-            await self.resend(generation: generation)
-            await self.resendPeriodically(generation: generation)
-        }
+    /// up until confirmed (`ResultUploader`). Returns at once.
+    public func connected(sender: @escaping Sender) async {
+        await uploader.connected(sender: sender, running: handles.keys.sorted())
     }
 
     /// The channel is down. Running work goes on; its results wait in the spool.
-    public func disconnected() {
-        sender = nil
-        connection &+= 1
-        resending?.cancel()
-        resending = nil
-        resendSchedule.removeAll()
+    public func disconnected() async {
+        await uploader.disconnected()
     }
 
     /// Returns once nothing is queued or running and every result produced so far was
@@ -180,15 +155,15 @@ public actor AgentWorker {
             acceptance = try spool.accept(id: id, item: run)
         } catch let error as TenderError {
             logger.warning("refused an invocation", metadata: ["error": "\(error.message)"])
-            await send(.error(Notice(code: error.code.rawValue, message: "runInvocation: \(error.message)")))
+            await uploader.send(.error(Notice(code: error.code.rawValue, message: "runInvocation: \(error.message)")))
             return
         } catch {
             // Not acknowledged, so the controller sends it again later.
             logger.error("could not spool an invocation", metadata: ["invocation": "\(id)", "error": "\(error)"])
-            await send(.error(Notice(code: TenderError.Code.internalError.rawValue, message: "the agent could not spool invocation \(id): \(error)")))
+            await uploader.send(.error(Notice(code: TenderError.Code.internalError.rawValue, message: "the agent could not spool invocation \(id): \(error)")))
             return
         }
-        await send(.invocationAccepted(InvocationRef(invocationId: id)))
+        await uploader.send(.invocationAccepted(InvocationRef(invocationId: id)))
         switch acceptance {
         case .accepted:
             logger.info("invocation received", metadata: ["invocation": "\(id)", "document": "\(run.documentName)"])
@@ -198,10 +173,10 @@ public actor AgentWorker {
             switch spool.state(of: id) {
             case .running?:
                 // The first start notice may have been lost with the old connection.
-                await send(.invocationStarted(InvocationRef(invocationId: id)))
+                await uploader.send(.invocationStarted(InvocationRef(invocationId: id)))
             case .finished?:
                 do {
-                    if let result = try spool.outcome(of: id) { await send(.invocationResult(result)) }
+                    if let result = try spool.outcome(of: id) { await uploader.send(.invocationResult(result)) }
                 } catch {
                     logger.error("could not read a spooled result", metadata: ["invocation": "\(id)", "error": "\(error)"])
                 }
@@ -234,73 +209,32 @@ public actor AgentWorker {
         }
         // Not started: queued, or spooled and about to be queued by `receive`.
         guard spool.state(of: id) == .waiting else { return }
-        queue.removeAll { $0.invocationId == id }
+        queue.remove(id)
         logger.info("cancelled a queued invocation", metadata: ["invocation": "\(id)"])
         let result = InvocationResult(
             invocationId: id, status: .cancelled, statusDetails: StatusDetails.cancelled, responseCode: -1,
             stdout: "", stderr: "", startedAt: nil, endedAt: Date())
-        record(result)
-        await deliver(result)
+        workDirectories.record(result)
+        await uploader.deliver(result)
+    }
+
+    /// The controller lacks some of the output: send it from the offsets it names,
+    /// then the result again.
+    public func outputWanted(_ wanted: OutputWanted) async {
+        await uploader.outputWanted(wanted)
     }
 
     /// `resultStored`: the controller has the result; forget it (a tombstone stays
     /// against redelivery).
-    /// The controller lacks some of the output: send both streams from the offsets
-    /// it names, in pieces, then the result again.
-    public func outputWanted(_ wanted: OutputWanted) async {
-        guard var result = try? spool.outcome(of: wanted.invocationId) else { return }
-        // If the spooled output is shorter than the result says (a disk problem), say
-        // what there is, or the controller would ask forever.
-        let outSize = FullOutput.size(of: spool.outputFile(id: wanted.invocationId, stream: "stdout"))
-        let errSize = FullOutput.size(of: spool.outputFile(id: wanted.invocationId, stream: "stderr"))
-        if let declared = result.stdoutSize, let declaredErr = result.stderrSize, outSize < declared || errSize < declaredErr {
-            logger.warning("spooled output is shorter than recorded; reporting what is left", metadata: ["invocation": "\(wanted.invocationId)"])
-            result.stdoutSize = min(declared, outSize)
-            result.stderrSize = min(declaredErr, errSize)
-            try? spool.recordOutcome(id: wanted.invocationId, result)
-        }
-        let id = wanted.invocationId
-        delivering.insert(id)
-        await sendOutput(wanted)
-        await send(.invocationResult(result))
-        delivering.remove(id)
-        // Just sent: the next resend waits a whole interval again (the backoff goes on).
-        rescheduleAfterSend(id)
-    }
-
-    /// Sends the spooled output of one invocation from the given offsets, 256 KiB at a
-    /// time, reading one piece into memory at a time.
-    private func sendOutput(_ wanted: OutputWanted) async {
-        for (stream, offset) in [("stdout", wanted.stdoutOffset), ("stderr", wanted.stderrOffset)] {
-            let url = spool.outputFile(id: wanted.invocationId, stream: stream)
-            guard FileManager.default.fileExists(atPath: url.path) else { continue }
-            var position = max(0, offset)
-            do {
-                try await SpoolFileIO.readChunks(of: url, from: position, chunkSize: InvocationOutputChunk.maxBytes) { chunk in
-                    await send(.invocationOutput(InvocationOutputChunk(invocationId: wanted.invocationId, stream: stream, offset: position, data: Data(chunk).base64EncodedString())))
-                    position += chunk.count
-                }
-            } catch {
-                logger.warning("could not read spooled output", metadata: ["invocation": "\(wanted.invocationId)", "error": "\(error)"])
-            }
-        }
-    }
-
-    public func confirmed(_ id: String) {
-        resendSchedule[id] = nil
-        do {
-            try spool.confirm(id: id)
-        } catch {
-            logger.warning("could not confirm a result", metadata: ["invocation": "\(id.prefix(80))", "error": "\(error)"])
-        }
+    public func confirmed(_ id: String) async {
+        await uploader.confirmed(id)
     }
 
     // MARK: - Running
 
     /// Starts queued work while there are free slots, oldest first.
     private func pump() {
-        while handles.count < maxConcurrent, !queue.isEmpty {
-            let run = queue.removeFirst()
+        while handles.count < maxConcurrent, let run = queue.next() {
             let id = run.invocationId
             // Cancelled (or otherwise settled) while it waited.
             guard tasks[id] == nil, spool.state(of: id) == .waiting else { continue }
@@ -317,11 +251,11 @@ public actor AgentWorker {
             // On disk before anything runs: after a crash this mark is what stops a re-run.
             try spool.markStarted(id: id)
             logger.info("invocation started", metadata: ["invocation": "\(id)"])
-            await send(.invocationStarted(InvocationRef(invocationId: id)))
+            await uploader.send(.invocationStarted(InvocationRef(invocationId: id)))
             var environment = self.environment
             environment["TENDER_COMMAND_ID"] = run.commandId
             environment["TENDER_INVOCATION_ID"] = id
-            let workDirectory = workRoot.appendingPathComponent(id, isDirectory: true)
+            let workDirectory = workDirectories.directory(of: id)
             let progress = Task { await self.reportProgress(id: id, workDirectory: workDirectory) }
             let performed = await Self.perform(run, executor: executor, workDirectory: workDirectory,
                                                environment: environment, startAt: spool.resumeStep(of: id) ?? 0, handle: handle)
@@ -349,24 +283,11 @@ public actor AgentWorker {
                 startedAt: nil, endedAt: Date())
         }
         logger.info("invocation finished", metadata: ["invocation": "\(id)", "status": "\(result.status.rawValue)"])
-        record(result)
+        workDirectories.record(result)
         handles[id] = nil
         pump()
-        await deliver(result)
+        await uploader.deliver(result)
         tasks[id] = nil
-    }
-
-    /// The first send of a new result: its full output, if it has any, then the
-    /// result; it goes out again after `resendInterval` unless confirmed.
-    private func deliver(_ result: InvocationResult) async {
-        let id = result.invocationId
-        delivering.insert(id)
-        if result.stdoutSize != nil {
-            await sendOutput(OutputWanted(invocationId: id, stdoutOffset: 0, stderrOffset: 0))
-        }
-        await send(.invocationResult(result))
-        delivering.remove(id)
-        if sender != nil, spool.state(of: id) == .finished { resendSchedule[id] = (.now + resendInterval, resendInterval) }
     }
 
     /// While an invocation runs, sends its output so far every `progressInterval`
@@ -379,7 +300,7 @@ public actor AgentWorker {
             let now = InvocationExecutor.inlineOutput(in: workDirectory)
             guard now != last else { continue }
             last = now
-            await send(.invocationProgress(InvocationProgress(invocationId: id, stdout: now.stdout, stderr: now.stderr)))
+            await uploader.send(.invocationProgress(InvocationProgress(invocationId: id, stdout: now.stdout, stderr: now.stderr)))
         }
     }
 
@@ -438,141 +359,11 @@ public actor AgentWorker {
         }
     }
 
-    /// Makes the result durable (it is what gets sent until confirmed) and drops the
-    /// work directory: its output is now in the result.
-    private func record(_ result: InvocationResult) {
-        let id = result.invocationId
-        let (stdout, stderr) = InvocationExecutor.outputFiles(in: workRoot.appendingPathComponent(id, isDirectory: true))
-        // The output moves into the spool first: the result refers to it.
-        for (file, stream) in [(stdout, "stdout"), (stderr, "stderr")] {
-            let target = spool.outputFile(id: id, stream: stream)
-            try? FileManager.default.removeItem(at: target)
-            if FileManager.default.fileExists(atPath: file.path) {
-                try? FileManager.default.moveItem(at: file, to: target)
-            } else {
-                _ = FileManager.default.createFile(atPath: target.path, contents: nil, attributes: [.posixPermissions: 0o600])
-            }
-        }
-        do {
-            try spool.recordOutcome(id: result.invocationId, result)
-        } catch {
-            // Sent anyway: the controller may still store it. After a restart the
-            // start mark makes it a failed one, which the controller then ignores.
-            logger.error("could not spool a result", metadata: ["invocation": "\(result.invocationId)", "error": "\(error)"])
-        }
-        try? FileManager.default.removeItem(at: workRoot.appendingPathComponent(result.invocationId, isDirectory: true))
-    }
-
-    /// Work directories of invocations not running in this process are leftovers of
-    /// the previous one (whose invocations are reported failed, not resumed).
-    private func removeStaleWorkDirectories() {
-        let entries = (try? FileManager.default.contentsOfDirectory(atPath: workRoot.path)) ?? []
-        // Work waiting to continue after a reboot keeps its output so far.
-        for name in entries where tasks[name] == nil && spool.resumeStep(of: name) == nil {
-            try? FileManager.default.removeItem(at: workRoot.appendingPathComponent(name))
-        }
-    }
-
-    // MARK: - Sending
-
-    /// Best effort: without a channel, or when the write fails, the message is dropped;
-    /// results are in the spool and go out again (periodically, and on the next connect).
-    private func send(_ message: ChannelMessage) async {
-        guard let sender else { return }
-        do {
-            try await sender(message)
-        } catch {
-            logger.debug("could not send; the spool keeps what matters", metadata: ["type": "\(message.type)", "error": "\(error)"])
-        }
-    }
-
-    /// After a connect: start notices for what is running (the controller may have
-    /// missed them) and every unconfirmed result, oldest first, one in memory at a time.
-    private func resend(generation: Int) async {
-        for id in handles.keys.sorted() {
-            guard connection == generation else { return }
-            await send(.invocationStarted(InvocationRef(invocationId: id)))
-        }
-        let ids: [String]
-        do {
-            ids = try spool.unconfirmedIDs()
-        } catch {
-            logger.error("could not list spooled results", metadata: ["error": "\(error)"])
-            return
-        }
-        for id in ids {
-            guard connection == generation, !Task.isCancelled else { return }
-            do {
-                // Nil when confirmed since the listing.
-                guard let result = try spool.outcome(of: id) else { continue }
-                resendSchedule[id] = (.now + resendInterval, resendInterval)
-                await send(.invocationResult(result))
-                rescheduleAfterSend(id)
-            } catch {
-                logger.error("could not read a spooled result", metadata: ["invocation": "\(id)", "error": "\(error)"])
-            }
-        }
-    }
-
-    /// While connection `generation` lasts: every result sent on it and not yet
-    /// confirmed goes out again when due, `resendInterval` after it was sent, then
-    /// twice as long each time up to `resendCap`. A result the controller could not
-    /// store (it does not confirm it) so reaches it again without a reconnect.
-    private func resendPeriodically(generation: Int) async {
-        while connection == generation, !Task.isCancelled {
-            // Until the next one is due, but at least a tenth of the interval (due ones
-            // go together) and at most a whole one (a result sent meanwhile is due later).
-            let next = resendSchedule.values.lazy.map(\.due).min().map { $0 - .now } ?? resendInterval
-            try? await Task.sleep(for: min(max(next, resendInterval / 10), resendInterval))
-            guard connection == generation, !Task.isCancelled else { return }
-            await resendDue(generation: generation)
-        }
-    }
-
-    /// One pass: reads and sends each due result in turn, oldest due first, one in memory at a time.
-    private func resendDue(generation: Int) async {
-        let now = ContinuousClock.now
-        let due = resendSchedule.filter { $0.value.due <= now && !delivering.contains($0.key) }
-            .sorted { $0.value.due < $1.value.due }.map(\.key)
-        for id in due {
-            guard connection == generation, !Task.isCancelled else { return }
-            // Confirmed, or being sent, since the listing.
-            guard let entry = resendSchedule[id], !delivering.contains(id) else { continue }
-            let interval = min(entry.interval * 2, resendCap)
-            // Set before the send too: a confirmation arriving meanwhile removes it.
-            resendSchedule[id] = (.now + interval, interval)
-            do {
-                guard let result = try spool.outcome(of: id) else {
-                    resendSchedule[id] = nil
-                    continue
-                }
-                logger.debug("result not confirmed yet; sending it again", metadata: ["invocation": "\(id)", "next": "\(interval)"])
-                await send(.invocationResult(result))
-                rescheduleAfterSend(id)
-            } catch {
-                logger.error("could not read a spooled result", metadata: ["invocation": "\(id)", "error": "\(error)"])
-            }
-        }
-    }
-
-    /// The next resend of `id` counts from the end of the send just made (a slow
-    /// channel does not shorten the wait), unless it was confirmed meanwhile.
-    private func rescheduleAfterSend(_ id: String) {
-        if let entry = resendSchedule[id] { resendSchedule[id] = (.now + entry.interval, entry.interval) }
-    }
-
     /// The wait before `id` is sent again, while one is scheduled (for tests).
-    func resendBackoff(of id: String) -> Duration? { resendSchedule[id]?.interval }
+    func resendBackoff(of id: String) async -> Duration? { await uploader.resendBackoff(of: id) }
 
     private static func describe(_ error: any Error) -> String {
         (error as? TenderError)?.message ?? "\(error)"
-    }
-}
-
-/// Sizes of output files (0 when absent).
-enum FullOutput {
-    static func size(of url: URL) -> Int {
-        FileStatus(path: url.path)?.size ?? 0
     }
 }
 
