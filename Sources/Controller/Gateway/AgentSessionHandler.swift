@@ -98,11 +98,11 @@ final class AgentSessionHandler: Sendable {
                 }
                 try await send(.welcome(Welcome(protocolVersion: version, instanceId: instanceID, heartbeatIntervalSeconds: heartbeatInterval, heartbeatTimeoutSeconds: heartbeatTimeout)), outbound)
                 try await presence.submit(.online(instanceID: instanceID, report: Self.report(from: hello, peer: peer)))
-                if let old = registry.add(instanceID: instanceID, connectionID: connectionID, channel: channel.channel, writer: outbound, liveness: liveness) {
+                if let old = registry.add(instanceID: instanceID, connectionID: connectionID, channel: channel.channel, liveness: liveness) {
                     // Usually a reconnect that beat the old connection's timeout; if it keeps
                     // happening from two addresses, two hosts share one state dir (a cloned image).
                     logger.warning("instance connected again while its previous channel was open; closing the previous one (if this repeats, two hosts may share one agent state dir)", metadata: ["previousPeer": "\(old.remoteAddress?.ipAddress ?? "?")", "peer": "\(peer ?? "?")"])
-                    old.writeAndFlush(AgentClose.frame(code: ChannelProtocol.closeSuperseded, reason: "superseded by a newer connection")).whenComplete { _ in old.close(promise: nil) }
+                    old.close(code: ChannelProtocol.closeSuperseded, reason: "superseded by a newer connection")
                 }
                 registered = true
                 // Work that waited for this agent goes out now.
@@ -118,11 +118,8 @@ final class AgentSessionHandler: Sendable {
 
                 var session = SessionState()
                 while let frame = try await iterator.next() {
+                    // Pings never get here: `HeartbeatResponder` answers them on the event loop.
                     switch frame.opcode {
-                    case .ping:
-                        try await outbound.write(WebSocketFrame(fin: true, opcode: .pong, data: frame.unmaskedData))
-                    case .pong:
-                        break
                     case .text:
                         try await handle(text: frame.unmaskedData, instanceID: instanceID, key: certificate.publicKey, session: &session, outbound: outbound, logger: logger)
                         if session.malformed > Self.maxMalformedMessages {
@@ -156,8 +153,6 @@ final class AgentSessionHandler: Sendable {
     private func waitForHello(_ iterator: inout NIOAsyncChannelInboundStream<WebSocketFrame>.AsyncIterator, outbound: NIOAsyncChannelOutboundWriter<WebSocketFrame>, logger: Logger) async throws -> Hello? {
         while let frame = try await iterator.next() {
             switch frame.opcode {
-            case .ping:
-                try await outbound.write(WebSocketFrame(fin: true, opcode: .pong, data: frame.unmaskedData))
             case .text:
                 let decoded = try? codec.decode(Data(buffer: frame.unmaskedData))
                 if case .hello(let hello) = decoded?.message { return hello }
@@ -261,22 +256,15 @@ final class AgentSessionHandler: Sendable {
     /// Tells a connected agent it was deregistered and closes its channel at once,
     /// without waiting on an agent that may not read.
     func disconnectDeregistered(instanceID: String) async {
-        guard let (_, channel) = registry.writer(for: instanceID) else { return }
-        if let data = try? codec.encode(.deregistered(Notice(code: TenderError.Code.instanceDeregistered.rawValue, message: "instance \(instanceID) was deregistered by an operator"))) {
-            channel.write(WebSocketFrame(fin: true, opcode: .text, data: ByteBuffer(bytes: data)), promise: nil)
-        }
-        channel.writeAndFlush(AgentClose.frame(code: ChannelProtocol.closeDeregistered, reason: "instance deregistered"), promise: nil)
-        // Close even if the agent never answers the close frame.
-        try? await Task.sleep(for: .milliseconds(200))
-        try? await channel.close()
+        await registry.connection(for: instanceID)?.close(
+            code: ChannelProtocol.closeDeregistered, reason: "instance deregistered",
+            after: .deregistered(Notice(code: TenderError.Code.instanceDeregistered.rawValue, message: "instance \(instanceID) was deregistered by an operator")))
     }
 
     /// On shutdown: close every channel with "going away" so agents reconnect promptly.
     func closeAll() {
-        for channel in registry.allChannels() {
-            channel.writeAndFlush(AgentClose.frame(code: 1001, reason: "controller shutting down")).whenComplete { _ in
-                channel.close(promise: nil)
-            }
+        for connection in registry.allConnections() {
+            connection.close(code: 1001, reason: "controller shutting down")
         }
     }
 

@@ -2,6 +2,7 @@ import Foundation
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOWebSocket
+import TenderWire
 
 /// The agents connected to this controller process, one live channel per instance.
 ///
@@ -10,8 +11,7 @@ import NIOWebSocket
 public final class ConnectionRegistry: Sendable {
     struct Entry {
         var connectionID: UInt64
-        var channel: any Channel
-        var writer: NIOAsyncChannelOutboundWriter<WebSocketFrame>
+        var connection: AgentConnection
         /// Updated by the channel's heartbeat responder, not through this registry's lock.
         var liveness: Liveness
     }
@@ -28,14 +28,14 @@ public final class ConnectionRegistry: Sendable {
         }
     }
 
-    /// Records `instanceID`'s new channel; returns the channel it replaces, if any, so
-    /// the caller can close it (an agent that reconnected before its old TCP
+    /// Records `instanceID`'s new channel; returns the connection it replaces, if any,
+    /// so the caller can close it (an agent that reconnected before its old TCP
     /// connection was noticed dead).
-    func add(instanceID: String, connectionID: UInt64, channel: any Channel, writer: NIOAsyncChannelOutboundWriter<WebSocketFrame>, liveness: Liveness) -> (any Channel)? {
+    func add(instanceID: String, connectionID: UInt64, channel: any Channel, liveness: Liveness) -> AgentConnection? {
         liveness.heard()
         return entries.withLockedValue { entries in
-            let old = entries[instanceID]?.channel
-            entries[instanceID] = Entry(connectionID: connectionID, channel: channel, writer: writer, liveness: liveness)
+            let old = entries[instanceID]?.connection
+            entries[instanceID] = Entry(connectionID: connectionID, connection: AgentConnection(channel: channel), liveness: liveness)
             return old
         }
     }
@@ -59,11 +59,11 @@ public final class ConnectionRegistry: Sendable {
     /// Removes and returns the channels silent for longer than `timeout`. Removing
     /// them here, not when their close completes, makes the instance offline at once:
     /// closing TLS to a frozen peer can take seconds.
-    func evictSilent(longerThan timeout: TimeAmount, now: NIODeadline = .now()) -> [(id: String, channel: any Channel, silentFor: TimeAmount)] {
+    func evictSilent(longerThan timeout: TimeAmount, now: NIODeadline = .now()) -> [(id: String, connection: AgentConnection, silentFor: TimeAmount)] {
         entries.withLockedValue { entries in
-            let silent = entries.compactMap { id, entry -> (id: String, channel: any Channel, silentFor: TimeAmount)? in
+            let silent = entries.compactMap { id, entry -> (id: String, connection: AgentConnection, silentFor: TimeAmount)? in
                 let silentFor = now - entry.liveness.lastHeard
-                return silentFor > timeout ? (id, entry.channel, silentFor) : nil
+                return silentFor > timeout ? (id, entry.connection, silentFor) : nil
             }
             for agent in silent { entries[agent.id] = nil }
             return silent
@@ -77,21 +77,19 @@ public final class ConnectionRegistry: Sendable {
         }
     }
 
-    func writer(for instanceID: String) -> (NIOAsyncChannelOutboundWriter<WebSocketFrame>, any Channel)? {
-        entries.withLockedValue { entries in entries[instanceID].map { ($0.writer, $0.channel) } }
+    /// The instance's live connection here, if it has one.
+    func connection(for instanceID: String) -> AgentConnection? {
+        entries.withLockedValue { $0[instanceID]?.connection }
     }
 
-    /// Queues `frame` on the instance's channel without waiting for it to be written:
-    /// no caller may stall behind an agent that does not read (its pending bytes are
-    /// bounded by `PendingWriteLimiter`). False when the instance has no channel here.
+    /// Queues `message` on the instance's connection without waiting (see
+    /// `AgentConnection`). False when the instance has no connection here.
     @discardableResult
-    func send(_ frame: WebSocketFrame, to instanceID: String) -> Bool {
-        guard let channel = entries.withLockedValue({ $0[instanceID]?.channel }) else { return false }
-        channel.writeAndFlush(frame, promise: nil)
-        return true
+    func send(_ message: ChannelMessage, to instanceID: String) -> Bool {
+        connection(for: instanceID)?.send(message) ?? false
     }
 
-    func allChannels() -> [any Channel] {
-        entries.withLockedValue { $0.values.map(\.channel) }
+    func allConnections() -> [AgentConnection] {
+        entries.withLockedValue { $0.values.map(\.connection) }
     }
 }

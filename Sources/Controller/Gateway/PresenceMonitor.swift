@@ -74,7 +74,7 @@ public struct PresenceMonitor: Service {
                     logger.info("agent went silent, closing its channel", metadata: [
                         "instance": "\(agent.id)", "silentFor": "\(String(format: "%.2f", Double(agent.silentFor.nanoseconds) / 1e9))s",
                     ])
-                    agent.channel.close(promise: nil)
+                    agent.connection.drop()
                 }
                 do {
                     // Skip any that reconnected in the meantime.

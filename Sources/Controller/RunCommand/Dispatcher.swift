@@ -27,7 +27,6 @@ actor Dispatcher {
     private var replicasCheckedAt: Date?
     private var replicasPrunedAt: Date?
     let logger: Logger
-    private nonisolated let codec = ChannelCodec()
     /// How long a sent, unacknowledged invocation waits before it is sent again.
     static let redeliveryDelay: TimeInterval = 5
 
@@ -325,24 +324,17 @@ actor Dispatcher {
         template = built
         var sent: [String] = []
         var undelivered: [String] = []
-        var perLoop: [ObjectIdentifier: (loop: any EventLoop, writes: [(any Channel, WebSocketFrame)])] = [:]
+        var writes: [(AgentConnection, WebSocketFrame)] = []
+        writes.reserveCapacity(instanceIDs.count)
         for id in instanceIDs {
-            guard let (_, channel) = registry.writer(for: id) else {
+            guard let connection = registry.connection(for: id) else {
                 undelivered.append(id)
                 continue
             }
             sent.append(id)
-            let key = ObjectIdentifier(channel.eventLoop)
-            perLoop[key, default: (channel.eventLoop, [])].writes.append((channel, built.frame(commandID: command.id, instanceID: id, allocator: channel.allocator)))
+            writes.append((connection, built.frame(commandID: command.id, instanceID: id, allocator: connection.allocator)))
         }
-        for (loop, writes) in perLoop.values {
-            for chunk in writes.chunked(512) {
-                let batch = Array(chunk)
-                loop.execute {
-                    for (channel, frame) in batch { channel.writeAndFlush(frame, promise: nil) }
-                }
-            }
-        }
+        AgentConnection.send(writes)
         return (sent, undelivered)
     }
 
@@ -414,13 +406,7 @@ actor Dispatcher {
     /// Never waits for the write: the dispatcher must not stall behind one agent.
     @discardableResult
     nonisolated func sendToAgent(_ message: ChannelMessage, instanceID: String) -> Bool {
-        do {
-            let data = try codec.encode(message)
-            return registry.send(WebSocketFrame(fin: true, opcode: .text, data: ByteBuffer(bytes: data)), to: instanceID)
-        } catch {
-            logger.error("could not encode a message to an agent", metadata: ["instance": "\(instanceID)", "error": "\(error)"])
-            return false
-        }
+        registry.send(message, to: instanceID)
     }
 }
 

@@ -151,9 +151,9 @@ struct DispatcherHarness: Sendable {
         channels.withLockedValue { $0.append(channel) }
         try await channel.pipeline.addHandler(WriteRecorder(log: log))
         try await channel.connect(to: try SocketAddress(ipAddress: "127.0.0.1", port: 8443))
-        let (writer, sink) = NIOAsyncChannelOutboundWriter<WebSocketFrame>.makeTestingWriter()
+        let (_, sink) = NIOAsyncChannelOutboundWriter<WebSocketFrame>.makeTestingWriter()
         let connectionID = registry.makeConnectionID()
-        _ = registry.add(instanceID: instanceID, connectionID: connectionID, channel: channel, writer: writer, liveness: Liveness())
+        _ = registry.add(instanceID: instanceID, connectionID: connectionID, channel: channel, liveness: Liveness())
         agents.withLockedValue { $0[instanceID] = Agent(channel: channel, connectionID: connectionID, sink: sink) }
     }
 
