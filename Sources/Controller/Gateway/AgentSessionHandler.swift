@@ -10,7 +10,7 @@ import X509
 /// Runs one agent's channel from hello to close: protocol negotiation, identity
 /// check against the registry, heartbeats, certificate renewal, and the status
 /// changes operators see as `pingStatus`.
-final class AgentSessionHandler: Sendable {
+final class AgentSessionHandler: FleetEventSubscriber {
     let store: any InstanceStore
     let registry: ConnectionRegistry
     let ca: CertificateAuthority
@@ -19,6 +19,8 @@ final class AgentSessionHandler: Sendable {
     let logger: Logger
     /// Where agents' reports on their work go (nil: this controller runs no commands).
     let reports: InvocationReports?
+    /// Told when an agent comes online or goes offline here.
+    let events: FleetEvents
     private let codec = ChannelCodec()
     /// Agents coming and going, written in batches and in the order they happened:
     /// a controller restart brings thousands of hellos within seconds.
@@ -29,7 +31,8 @@ final class AgentSessionHandler: Sendable {
         case offline(instanceID: String)
     }
 
-    init(store: any InstanceStore, registry: ConnectionRegistry, ca: CertificateAuthority, heartbeatInterval: Double, heartbeatTimeout: Double, reports: InvocationReports? = nil, logger: Logger) {
+    init(store: any InstanceStore, registry: ConnectionRegistry, ca: CertificateAuthority, heartbeatInterval: Double, heartbeatTimeout: Double, reports: InvocationReports? = nil, events: FleetEvents, logger: Logger) {
+        self.events = events
         presence = WriteCoalescer { changes in
             let now = Date()
             // Runs of the same kind keep their order; each run is one transaction.
@@ -105,10 +108,8 @@ final class AgentSessionHandler: Sendable {
                     old.close(code: ChannelProtocol.closeSuperseded, reason: "superseded by a newer connection")
                 }
                 registered = true
-                // Work that waited for this agent goes out now.
-                if let dispatcher = reports?.dispatcher {
-                    dispatcher.requestFullPass()
-                }
+                // Work that waited for this agent goes out now (the dispatcher listens).
+                await events.publish(.online(instanceID: instanceID))
                 logger.info("agent online", metadata: ["agentVersion": "\(hello.agentVersion)", "peer": "\(peer ?? "?")"])
                 // A deregistration that raced with this hello must still win.
                 if let current = try await store.instance(id: instanceID), current.state != .active {
@@ -142,6 +143,7 @@ final class AgentSessionHandler: Sendable {
         }
         if registered, registry.remove(instanceID: instanceID, connectionID: connectionID) {
             logger.info("agent offline")
+            await events.publish(.offline(instanceID: instanceID))
             do {
                 try await presence.submit(.offline(instanceID: instanceID))
             } catch {
@@ -251,6 +253,13 @@ final class AgentSessionHandler: Sendable {
     private func sendDeregistered(instanceID: String, _ outbound: NIOAsyncChannelOutboundWriter<WebSocketFrame>) async throws {
         try await send(.deregistered(Notice(code: TenderError.Code.instanceDeregistered.rawValue, message: "instance \(instanceID) was deregistered by an operator")), outbound)
         try await close(outbound, code: ChannelProtocol.closeDeregistered, reason: "instance deregistered")
+    }
+
+    /// A deregistration closes the instance's channel here, if it has one.
+    func fleetEvent(_ event: FleetEvent) async {
+        if case .deregistered(let instanceID, _) = event {
+            await disconnectDeregistered(instanceID: instanceID)
+        }
     }
 
     /// Tells a connected agent it was deregistered and closes its channel at once,

@@ -9,7 +9,8 @@ import ServiceLifecycle
 public struct PresenceMonitor: Service {
     let registry: ConnectionRegistry
     let store: any InstanceStore
-    let sessions: AgentSessionHandler
+    /// Told of deregistrations made on other replicas.
+    let events: FleetEvents
     let heartbeatTimeout: TimeAmount
     /// How often `last_ping_at` is written. Presence itself (`pingStatus`) is written
     /// when an agent comes or goes; the timestamp is informational, so it is written
@@ -36,12 +37,12 @@ public struct PresenceMonitor: Service {
         max(60, 2 * (interval / .seconds(1)))
     }
 
-    init(registry: ConnectionRegistry, store: any InstanceStore, sessions: AgentSessionHandler, heartbeatTimeout: TimeAmount, flushInterval: Duration = .seconds(pingFlushSeconds),
+    init(registry: ConnectionRegistry, store: any InstanceStore, events: FleetEvents, heartbeatTimeout: TimeAmount, flushInterval: Duration = .seconds(pingFlushSeconds),
          deregistrationCheckInterval: Duration = .milliseconds(Int64(defaultDeregistrationCheckSeconds * 1000)), logger: Logger) {
         self.deregistrationCheckInterval = deregistrationCheckInterval
         self.registry = registry
         self.store = store
-        self.sessions = sessions
+        self.events = events
         self.heartbeatTimeout = heartbeatTimeout
         self.flushInterval = flushInterval
         self.logger = logger
@@ -53,7 +54,7 @@ public struct PresenceMonitor: Service {
         let since = Date().addingTimeInterval(-Self.deregistrationLookBack(interval: deregistrationCheckInterval))
         do {
             for id in try await store.instancesDeregistered(since: since) where registry.isConnected(id) {
-                await sessions.disconnectDeregistered(instanceID: id)
+                await events.publish(.deregistered(instanceID: id, at: Date()))
             }
         } catch {
             logger.error("could not check for deregistered instances", metadata: ["error": "\(error)"])

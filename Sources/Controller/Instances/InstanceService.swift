@@ -11,15 +11,14 @@ public struct InstanceService: Sendable {
 
     let store: any InstanceStore
     let registry: ConnectionRegistry
-    let sessions: AgentSessionHandler
-    /// Ends the deregistered instance's open invocations (nil: no Run Command here).
-    let dispatcher: Dispatcher?
+    /// Told of a deregistration: the gateway closes the channel, the dispatcher ends
+    /// the instance's open invocations.
+    let events: FleetEvents
 
-    init(store: any InstanceStore, registry: ConnectionRegistry, sessions: AgentSessionHandler, dispatcher: Dispatcher? = nil) {
+    init(store: any InstanceStore, registry: ConnectionRegistry, events: FleetEvents) {
         self.store = store
         self.registry = registry
-        self.sessions = sessions
-        self.dispatcher = dispatcher
+        self.events = events
     }
 
     public static func validateName(_ name: String) throws {
@@ -59,8 +58,7 @@ public struct InstanceService: Sendable {
     /// `Failed` / `Undeliverable`.
     public func deregister(_ id: String, now: Date = Date()) async throws {
         guard try await store.deregisterInstance(id: id, at: now) else { throw TenderError.notFound("instance \(id) does not exist") }
-        await sessions.disconnectDeregistered(instanceID: id)
-        await dispatcher?.instanceDeregistered(id, now: now)
+        await events.publish(.deregistered(instanceID: id, at: now))
     }
 
     func pingStatus(_ record: InstanceRecord, now: Date) -> PingStatus {

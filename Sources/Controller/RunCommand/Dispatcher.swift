@@ -410,6 +410,19 @@ actor Dispatcher {
     }
 }
 
+extension Dispatcher: FleetEventSubscriber {
+    /// An agent that came online gets what waited for it; a deregistered one's open
+    /// invocations end. Nonisolated: a hello only asks for a pass, it never waits
+    /// for one in progress (thousands of agents reconnect at once after a restart).
+    nonisolated func fleetEvent(_ event: FleetEvent) async {
+        switch event {
+        case .online: requestFullPass()
+        case .offline: break
+        case .deregistered(let instanceID, let at): await instanceDeregistered(instanceID, now: at)
+        }
+    }
+}
+
 /// Runs the dispatcher's periodic pass: delivery timeouts, redelivery to agents that
 /// came back, and commands whose agents are all offline.
 struct DispatcherLoop: Service {

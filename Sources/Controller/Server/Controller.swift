@@ -87,16 +87,21 @@ public struct Controller: Sendable {
         let dispatcher = Dispatcher(store: store, registry: registry, executionMargin: configuration.executionDeadlineMargin, cancelGrace: configuration.cancelGrace, logger: logger.with(label: "dispatcher"))
         let outputs = OutputStore(dataDirectory: dataDir.url, maxStreamBytes: configuration.maxOutputBytes)
         let reports = InvocationReports(store: store, outputs: outputs, dispatcher: dispatcher, logger: logger.with(label: "dispatcher"))
+        // Agents coming, going and deregistered: the gateway closes a deregistered
+        // agent's channel first, then the dispatcher ends its invocations.
+        let events = FleetEvents()
         let sessions = AgentSessionHandler(store: store, registry: registry, ca: ca, heartbeatInterval: configuration.heartbeatInterval,
-                                           heartbeatTimeout: configuration.heartbeatTimeout, reports: reports, logger: logger.with(label: "gateway"))
+                                           heartbeatTimeout: configuration.heartbeatTimeout, reports: reports, events: events, logger: logger.with(label: "gateway"))
+        events.subscribe(sessions)
+        events.subscribe(dispatcher)
         let gateway = AgentGateway(host: configuration.agentListen.host, port: configuration.agentListen.port, sslContext: agentContext, limits: configuration.agentChannel, connections: configuration.agentConnections, sessions: sessions, endpoints: endpoints, logger: logger.with(label: "gateway"))
         let documents = DocumentService(store: store, actions: configuration.stepActions)
-        let presence = PresenceMonitor(registry: registry, store: store, sessions: sessions, heartbeatTimeout: .milliseconds(Int64(configuration.heartbeatTimeout * 1000)),
+        let presence = PresenceMonitor(registry: registry, store: store, events: events, heartbeatTimeout: .milliseconds(Int64(configuration.heartbeatTimeout * 1000)),
                                        deregistrationCheckInterval: .milliseconds(Int64(configuration.deregistrationCheckInterval * 1000)), logger: logger.with(label: "presence"))
 
         let api = OperatorAPI(
             activations: ActivationService(store: store, caFingerprint: ca.fingerprint),
-            instances: InstanceService(store: store, registry: registry, sessions: sessions, dispatcher: dispatcher),
+            instances: InstanceService(store: store, registry: registry, events: events),
             tokens: tokens,
             documents: documents,
             commands: CommandService(store: store, documents: documents, dispatcher: dispatcher, outputs: outputs),

@@ -39,10 +39,11 @@ struct OpenAPIDocumentTests {
         let ca = try CertificateAuthority.loadOrCreate(in: dir, logger: logger)
         let store = try await SQLStore.sqlite(path: dir.appendingPathComponent("tender.db").path, logger: logger)
         let registry = ConnectionRegistry()
-        let sessions = AgentSessionHandler(store: store, registry: registry, ca: ca, heartbeatInterval: 10, heartbeatTimeout: 30, logger: logger)
+        let events = FleetEvents()
+        events.subscribe(AgentSessionHandler(store: store, registry: registry, ca: ca, heartbeatInterval: 10, heartbeatTimeout: 30, events: events, logger: logger))
         let api = OperatorAPI(
             activations: ActivationService(store: store, caFingerprint: ca.fingerprint),
-            instances: InstanceService(store: store, registry: registry, sessions: sessions),
+            instances: InstanceService(store: store, registry: registry, events: events),
             tokens: TokenService(store: store),
             documents: DocumentService(store: store),
             commands: nil,

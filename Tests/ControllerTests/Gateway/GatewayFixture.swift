@@ -18,6 +18,7 @@ struct GatewayFixture: Sendable {
     let ca: CertificateAuthority
     let registry: ConnectionRegistry
     let sessions: AgentSessionHandler
+    let events: FleetEvents
     let instances: InstanceService
     let activationID: String
 
@@ -46,9 +47,11 @@ struct GatewayFixture: Sendable {
                     id: activationID, codeHash: SecretHash.hash("code"), registrationLimit: 100, registrationsCount: 0,
                     expiresAt: Date().addingTimeInterval(3600), defaultInstanceName: nil, description: nil, tags: [:], createdAt: Date(), deletedAt: nil))
                 let registry = ConnectionRegistry()
-                let sessions = AgentSessionHandler(store: store, registry: registry, ca: ca, heartbeatInterval: 2, heartbeatTimeout: 7, logger: logger)
-                let fixture = GatewayFixture(store: store, ca: ca, registry: registry, sessions: sessions,
-                                             instances: InstanceService(store: store, registry: registry, sessions: sessions), activationID: activationID)
+                let events = FleetEvents()
+                let sessions = AgentSessionHandler(store: store, registry: registry, ca: ca, heartbeatInterval: 2, heartbeatTimeout: 7, events: events, logger: logger)
+                events.subscribe(sessions)
+                let fixture = GatewayFixture(store: store, ca: ca, registry: registry, sessions: sessions, events: events,
+                                             instances: InstanceService(store: store, registry: registry, events: events), activationID: activationID)
                 try await body(fixture)
                 await store.shutdown()
             } catch {

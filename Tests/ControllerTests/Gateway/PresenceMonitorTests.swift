@@ -8,7 +8,7 @@ import Testing
 @Suite("Presence monitor: deregistrations on other replicas")
 struct PresenceMonitorTests {
     func monitor(_ f: GatewayFixture, checkEvery interval: Duration) -> PresenceMonitor {
-        PresenceMonitor(registry: f.registry, store: f.store, sessions: f.sessions, heartbeatTimeout: .seconds(60),
+        PresenceMonitor(registry: f.registry, store: f.store, events: f.events, heartbeatTimeout: .seconds(60),
                         deregistrationCheckInterval: interval, logger: GatewayFixture.logger)
     }
 
