@@ -148,15 +148,7 @@ extension SQLStore {
             var updated: [InvocationState] = []
             updated.reserveCapacity(instanceIDs.count)
             for chunk in instanceIDs.chunked(500) {
-                var query = Self.transitionSetClause(t, at: at)
-                query.appendLiteral(" WHERE command_id = ")
-                query.appendInterpolation(bind: commandID)
-                query.appendLiteral(" AND instance_id IN (")
-                query.appendInterpolation(binds: Array(chunk))
-                query.appendLiteral(") AND status IN (")
-                query.appendInterpolation(binds: t.from.map(\.rawValue).sorted())
-                query.appendLiteral(") RETURNING \(Self.stateColumns)")
-                updated += try await db.raw(query).all().map(Self.invocationState(from:))
+                updated += try await db.raw(Self.transition(t, commandID: commandID, instanceIDs: Array(chunk), at: at)).all().map(Self.invocationState(from:))
             }
             if t.from != [t.to] {
                 try await Self.recordEvents(db, updated.map { EventRow(commandID: commandID, instanceID: $0.instanceID, status: $0.status.rawValue, details: $0.statusDetails) }, at: at)
@@ -183,21 +175,28 @@ extension SQLStore {
             var claimed: [InvocationState] = []
             // In the order given, skipping those another replica claimed meanwhile.
             for chunk in instanceIDs.chunked(500) where claimed.count < room {
-                var query = Self.transitionSetClause(t, at: at)
-                query.appendLiteral(" WHERE command_id = ")
-                query.appendInterpolation(bind: commandID)
-                query.appendLiteral(" AND instance_id IN (")
-                query.appendInterpolation(binds: Array(chunk.prefix(room - claimed.count)))
-                query.appendLiteral(") AND status IN (")
-                query.appendInterpolation(binds: t.from.map(\.rawValue).sorted())
-                query.appendLiteral(") RETURNING \(Self.stateColumns)")
-                claimed += try await db.raw(query).all().map(Self.invocationState(from:))
+                let wanted = Array(chunk.prefix(room - claimed.count))
+                claimed += try await db.raw(Self.transition(t, commandID: commandID, instanceIDs: wanted, at: at)).all().map(Self.invocationState(from:))
             }
             if t.from != [t.to] {
                 try await Self.recordEvents(db, claimed.map { EventRow(commandID: commandID, instanceID: $0.instanceID, status: $0.status.rawValue, details: $0.statusDetails) }, at: at)
             }
             return claimed
         }
+    }
+
+    /// The transition for some invocations of one command, where still in its `from`
+    /// statuses, returning their new states.
+    private static func transition(_ t: InvocationTransition, commandID: String, instanceIDs: [String], at: Date) -> SQLQueryString {
+        var query = transitionSetClause(t, at: at)
+        query.appendLiteral(" WHERE command_id = ")
+        query.appendInterpolation(bind: commandID)
+        query.appendLiteral(" AND instance_id IN (")
+        query.appendInterpolation(binds: instanceIDs)
+        query.appendLiteral(") AND status IN (")
+        query.appendInterpolation(binds: t.from.map(\.rawValue).sorted())
+        query.appendLiteral(") RETURNING \(stateColumns)")
+        return query
     }
 
     /// `UPDATE invocations SET …` for a transition, without the WHERE clause.
