@@ -126,6 +126,13 @@ struct ReplicaDeliveryTests {
 
 /// A throwaway database on the test PostgreSQL server, used through `psql`.
 struct PostgresScratch: Sendable {
+    /// The psql of the server scripts/test starts (`TENDER_PG_BIN`, as there), else the one on PATH.
+    static let psqlPath: String = {
+        let bin = ProcessInfo.processInfo.environment["TENDER_PG_BIN"] ?? "/usr/lib/postgresql/15/bin"
+        let candidate = bin + "/psql"
+        return FileManager.default.isExecutableFile(atPath: candidate) ? candidate : "/usr/bin/psql"
+    }()
+
     let adminURL: String
     let name: String
     let url: String
@@ -151,7 +158,7 @@ struct PostgresScratch: Sendable {
 
     private func psql(_ url: String, _ sql: String) async throws -> String {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/psql")
+        process.executableURL = URL(fileURLWithPath: Self.psqlPath)
         process.arguments = ["-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-d", url, "-c", sql]
         let out = Pipe()
         let err = Pipe()
