@@ -62,17 +62,26 @@ public struct CommandService: Sendable {
     }
 
     public func show(_ id: String) async throws -> CommandInfo {
-        guard let command = try await store.command(id: id) else { throw TenderError.notFound("command \(id) does not exist") }
+        let command = try await runCommand(id)
         return Self.info(command, invocations: try await store.invocations(commandID: id))
     }
 
     public func cancel(_ id: String, now: Date = Date()) async throws -> CommandInfo {
-        guard let command = try await store.command(id: id) else { throw TenderError.notFound("command \(id) does not exist") }
+        let command = try await runCommand(id)
         guard try await store.requestCancel(commandID: id, at: now) else {
             throw TenderError(.conflict, "command \(id) already finished (\(command.status.rawValue))")
         }
         await dispatcher.kick(commandID: id, now: now)
         return try await show(id)
+    }
+
+    /// The command with this id. Another capability's deliveries share the table but
+    /// are not commands: operators reach them through their owner, never here.
+    private func runCommand(_ id: String) async throws -> CommandRecord {
+        guard let command = try await store.command(id: id), command.owner == .runCommand else {
+            throw TenderError.notFound("command \(id) does not exist")
+        }
+        return command
     }
 
     /// Where the full output of one invocation is: a file (streamed from disk, never
@@ -85,6 +94,7 @@ public struct CommandService: Sendable {
     /// The full output of one invocation (stdout or stderr), byte for byte.
     public func output(_ id: String, instanceID: String, stream: String) async throws -> Output {
         guard ["stdout", "stderr"].contains(stream) else { throw TenderError.validation("stream must be stdout or stderr") }
+        _ = try await runCommand(id)
         guard let invocation = try await store.invocation(commandID: id, instanceID: instanceID) else {
             throw TenderError.notFound("command \(id) has no invocation on \(instanceID)")
         }

@@ -74,8 +74,9 @@ struct InvocationReports: Sendable {
         }
     }
 
-    /// Splits `<commandId>_<instanceId>` and checks the instance part is the sender:
-    /// an agent may only report on its own invocations.
+    /// Splits `<deliveryId>_<instanceId>` (a delivery's id is a UUID, whoever owns it)
+    /// and checks the instance part is the sender: an agent may only report on its own
+    /// invocations.
     func parse(_ invocationID: String, from instanceID: String) -> String? {
         guard invocationID.hasSuffix("_" + instanceID) else { return nil }
         let commandID = String(invocationID.dropLast(instanceID.count + 1))

@@ -8,7 +8,7 @@ public protocol CommandStore: Sendable {
     /// the command exists whole or not at all (nothing is sent before this returns).
     func insertCommand(_ command: CommandRecord, invocations: [InvocationRecord]) async throws
     func command(id: String) async throws -> CommandRecord?
-    /// Newest first.
+    /// Run Command's commands (owner `.runCommand`), newest first.
     func commands(limit: Int) async throws -> [CommandRecord]
     /// Commands not yet in a terminal status (the dispatcher's work after a restart).
     func activeCommands() async throws -> [CommandRecord]
@@ -39,6 +39,6 @@ public protocol CommandStore: Sendable {
     func updateCommand(id: String, status: CommandStatus, statusDetails: String, completedCount: Int, errorCount: Int, deliveryTimedOutCount: Int, finishedAt: Date?, at: Date) async throws
     /// Marks the command as to be cancelled; false if unknown or already finished.
     func requestCancel(commandID: String, at: Date) async throws -> Bool
-    /// Status changes after `seq`, oldest first.
+    /// Status changes of Run Command's commands and their invocations after `seq`, oldest first.
     func events(after seq: Int, limit: Int) async throws -> [EventRecord]
 }

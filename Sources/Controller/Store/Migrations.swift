@@ -156,5 +156,12 @@ enum Migrations {
             "ALTER TABLE invocations ADD COLUMN sent_by TEXT",
             "CREATE TABLE controller_replicas (id TEXT PRIMARY KEY, started_at BIGINT NOT NULL, seen_at BIGINT NOT NULL)",
         ]),
+        Migration(version: 7, name: "delivery owners", statements: [
+            // Whose delivery a row of `commands` is (`DeliveryOwner`): Run Command's are
+            // `command` with no owner id, and only those show in the commands API.
+            "ALTER TABLE commands ADD COLUMN owner_kind TEXT NOT NULL DEFAULT 'command'",
+            "ALTER TABLE commands ADD COLUMN owner_id TEXT",
+            "CREATE INDEX commands_owner ON commands (owner_kind, owner_id)",
+        ]),
     ]
 }

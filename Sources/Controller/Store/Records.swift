@@ -133,10 +133,15 @@ public struct DocumentRecord: Sendable, Equatable {
     }
 }
 
-/// A Run Command request as stored: what to run (the resolved steps, so a later
-/// document update cannot change it), where, and how fast; plus its aggregate status.
+/// A delivery as stored: what to run (the resolved steps, so a later document update
+/// cannot change it), where, and how fast; plus its aggregate status. Most are Run
+/// Command requests (`owner` `.runCommand`); another capability's deliveries carry
+/// its own owner, are sent by the same mechanism under its policy, and never show
+/// as commands.
 public struct CommandRecord: Sendable, Equatable {
     public var id: String
+    /// Whose delivery this is, which decides its `DeliveryPolicy`.
+    public var owner: DeliveryOwner
     public var documentName: String
     /// 0 for a built-in document.
     public var documentVersion: Int
@@ -158,8 +163,9 @@ public struct CommandRecord: Sendable, Equatable {
     public var deliveryTimedOutCount: Int
     public var finishedAt: Date?
 
-    public init(id: String, documentName: String, documentVersion: Int, parametersJSON: String, targetsJSON: String, stepsJSON: String, maxConcurrency: RateLimit, maxErrors: RateLimit, deliveryTimeoutSeconds: Int, comment: String?, createdAt: Date, createdBy: String?, cancelRequestedAt: Date? = nil, status: CommandStatus = .pending, statusDetails: String = StatusDetails.pending, targetCount: Int, completedCount: Int = 0, errorCount: Int = 0, deliveryTimedOutCount: Int = 0, finishedAt: Date? = nil) {
+    public init(id: String, documentName: String, documentVersion: Int, parametersJSON: String, targetsJSON: String, stepsJSON: String, maxConcurrency: RateLimit, maxErrors: RateLimit, deliveryTimeoutSeconds: Int, comment: String?, createdAt: Date, createdBy: String?, cancelRequestedAt: Date? = nil, status: CommandStatus = .pending, statusDetails: String = StatusDetails.pending, targetCount: Int, completedCount: Int = 0, errorCount: Int = 0, deliveryTimedOutCount: Int = 0, finishedAt: Date? = nil, owner: DeliveryOwner = .runCommand) {
         self.id = id
+        self.owner = owner
         self.documentName = documentName
         self.documentVersion = documentVersion
         self.parametersJSON = parametersJSON

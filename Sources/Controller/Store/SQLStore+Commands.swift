@@ -11,12 +11,12 @@ extension SQLStore: CommandStore {
             try await db.raw("""
                 INSERT INTO commands (id, document_name, document_version, parameters_json, targets_json, steps_json, max_concurrency,
                     max_errors, delivery_timeout_seconds, comment, created_at, created_by, cancel_requested_at, status, status_details,
-                    target_count, completed_count, error_count, delivery_timed_out_count, finished_at)
+                    target_count, completed_count, error_count, delivery_timed_out_count, finished_at, owner_kind, owner_id)
                 VALUES (\(bind: c.id), \(bind: c.documentName), \(bind: c.documentVersion), \(bind: c.parametersJSON), \(bind: c.targetsJSON),
                     \(bind: c.stepsJSON), \(bind: c.maxConcurrency.description), \(bind: c.maxErrors.description), \(bind: c.deliveryTimeoutSeconds),
                     \(bind: c.comment), \(bind: Millis.from(c.createdAt)), \(bind: c.createdBy), \(bind: c.cancelRequestedAt.map(Millis.from)),
                     \(bind: c.status.rawValue), \(bind: c.statusDetails), \(bind: c.targetCount), \(bind: c.completedCount), \(bind: c.errorCount),
-                    \(bind: c.deliveryTimedOutCount), \(bind: c.finishedAt.map(Millis.from)))
+                    \(bind: c.deliveryTimedOutCount), \(bind: c.finishedAt.map(Millis.from)), \(bind: c.owner.kind), \(bind: c.owner.id))
                 """).run()
             // Multi-row inserts keep a fan-out to thousands of targets to a few statements.
             for chunk in invocations.chunked(200) {
@@ -53,7 +53,10 @@ extension SQLStore: CommandStore {
 
     public func commands(limit: Int) async throws -> [CommandRecord] {
         try await backend.withDatabase { db in
-            try await db.raw("SELECT * FROM commands ORDER BY created_at DESC, id LIMIT \(bind: limit)").all().map(Self.command(from:))
+            try await db.raw("""
+                SELECT * FROM commands WHERE owner_kind = \(bind: DeliveryOwner.runCommand.kind)
+                ORDER BY created_at DESC, id LIMIT \(bind: limit)
+                """).all().map(Self.command(from:))
         }
     }
 
@@ -113,7 +116,8 @@ extension SQLStore: CommandStore {
             completedCount: try row.decode(column: "completed_count", as: Int.self),
             errorCount: try row.decode(column: "error_count", as: Int.self),
             deliveryTimedOutCount: try row.decode(column: "delivery_timed_out_count", as: Int.self),
-            finishedAt: try row.decode(column: "finished_at", as: Int?.self).map(Millis.date)
+            finishedAt: try row.decode(column: "finished_at", as: Int?.self).map(Millis.date),
+            owner: DeliveryOwner(kind: try row.decode(column: "owner_kind", as: String.self), id: try row.decode(column: "owner_id", as: String?.self))
         )
     }
 }

@@ -5,7 +5,13 @@ import SQLKit
 extension SQLStore {
     public func events(after seq: Int, limit: Int) async throws -> [EventRecord] {
         try await backend.withDatabase { db in
-            try await db.raw("SELECT * FROM events WHERE seq > \(bind: seq) ORDER BY seq LIMIT \(bind: limit)").all().map { row in
+            // Only Run Command's: another owner's deliveries are not commands. One
+            // primary-key probe per event read.
+            try await db.raw("""
+                SELECT * FROM events WHERE seq > \(bind: seq) AND EXISTS (
+                    SELECT 1 FROM commands WHERE commands.id = events.command_id AND commands.owner_kind = \(bind: DeliveryOwner.runCommand.kind))
+                ORDER BY seq LIMIT \(bind: limit)
+                """).all().map { row in
                 EventRecord(
                     seq: try row.decode(column: "seq", as: Int.self),
                     at: Millis.date(try row.decode(column: "at", as: Int.self)),

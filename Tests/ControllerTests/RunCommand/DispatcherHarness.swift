@@ -94,7 +94,8 @@ struct DispatcherHarness: Sendable {
 
     /// A harness on a fresh, migrated SQLite store, removed afterwards. The dispatcher
     /// has `executionMargin` and `cancelGrace` as given, and was live long before.
-    static func with(executionMargin: TimeInterval = 5, cancelGrace: TimeInterval = 3, _ body: (DispatcherHarness) async throws -> Void) async throws {
+    static func with(executionMargin: TimeInterval = 5, cancelGrace: TimeInterval = 3, policies: DeliveryPolicies = .standard,
+                     _ body: (DispatcherHarness) async throws -> Void) async throws {
         try await TestDatabase.with(.sqlite) { database in
             let sql = try await database.open()
             let loop = NIOAsyncTestingEventLoop()
@@ -116,7 +117,7 @@ struct DispatcherHarness: Sendable {
             let harness = DispatcherHarness(
                 store: store, registry: registry,
                 dispatcher: Dispatcher(store: store, registry: registry, executionMargin: executionMargin, cancelGrace: cancelGrace,
-                                       liveSince: .distantPast, logger: logger),
+                                       liveSince: .distantPast, policies: policies, logger: logger),
                 loop: loop, log: log, base: Millis.now(), agents: agents, dropOnStore: dropOnStore)
             do {
                 try await sql.migrate()
@@ -179,7 +180,8 @@ struct DispatcherHarness: Sendable {
     // MARK: Commands
 
     /// A command of shell steps with these timeouts on the first `targets` instances, stored.
-    func insertCommand(stepTimeouts: [Int] = [60], targets: Int, maxConcurrency: Int, maxErrors: Int = 0, deliveryTimeout: Int = 600) async throws -> String {
+    func insertCommand(stepTimeouts: [Int] = [60], targets: Int, maxConcurrency: Int, maxErrors: Int = 0, deliveryTimeout: Int = 600,
+                       owner: DeliveryOwner = .runCommand) async throws -> String {
         let id = UUID().uuidString.lowercased()
         let steps = stepTimeouts.enumerated().map { i, timeout in
             ResolvedStep(action: "aws:runShellScript", name: "step\(i)", inputs: RunShellScriptInputs(runCommand: ["true"], timeoutSeconds: timeout).documentValue)
@@ -187,7 +189,8 @@ struct DispatcherHarness: Sendable {
         let command = CommandRecord(
             id: id, documentName: "Tender-RunShellScript", documentVersion: 0, parametersJSON: "{}", targetsJSON: #"["*"]"#,
             stepsJSON: String(decoding: try JSON.encoder().encode(steps), as: UTF8.self), maxConcurrency: .count(maxConcurrency),
-            maxErrors: .count(maxErrors), deliveryTimeoutSeconds: deliveryTimeout, comment: nil, createdAt: at(0), createdBy: "tok-1", targetCount: targets)
+            maxErrors: .count(maxErrors), deliveryTimeoutSeconds: deliveryTimeout, comment: nil, createdAt: at(0), createdBy: "tok-1", targetCount: targets,
+            owner: owner)
         let invocations = (0..<targets).map { InvocationRecord(commandID: id, instanceID: instance($0), position: $0, updatedAt: at(0)) }
         try await store.insertCommand(command, invocations: invocations)
         return id

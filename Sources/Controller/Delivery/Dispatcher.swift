@@ -6,9 +6,11 @@ import NIOWebSocket
 import ServiceLifecycle
 import TenderWire
 
-/// Hands invocations to connected agents within each command's limits (the
-/// MaxConcurrency sliding window and the MaxErrors stop), applies delivery
-/// timeouts and cancels, and keeps each command's aggregate status current.
+/// The delivery mechanism: hands every delivery's invocations to connected agents,
+/// stored as sent before they go out, resends what was not acknowledged, takes back
+/// what went out on a channel that is gone, applies delivery and execution timeouts
+/// and cancels. What to send next, and the delivery's status, are its owner's
+/// `DeliveryPolicy` (Run Command's: `RunCommandPolicy`).
 ///
 /// Every decision is made from what is stored, and every invocation is stored
 /// before it is sent, so a restart simply picks up where the store says things are.
@@ -16,6 +18,8 @@ import TenderWire
 actor Dispatcher {
     let store: any CommandStore & ReplicaStore
     let registry: ConnectionRegistry
+    /// What to send next, by the delivery's owner kind.
+    let policies: DeliveryPolicies
     /// This process among the replicas sharing the store: invocations it sends carry
     /// it (`sent_by`), and it takes back only those, or those of a replica that stopped.
     nonisolated let replicaID: String
@@ -46,6 +50,8 @@ actor Dispatcher {
     /// When a cancel was last sent for each cancelling command: it is repeated every
     /// `redeliveryDelay`, not on every pass.
     private var cancelSentAt: [String: Date] = [:]
+    /// Deliveries whose owner kind has no policy here, warned about once (bounded).
+    private var warnedUnknownOwner: Set<String> = []
 
     /// When this controller began delivering. Agents cannot report to a controller
     /// that is down, so an execution deadline never counts the time before: after
@@ -53,8 +59,10 @@ actor Dispatcher {
     let liveSince: Date
 
     init(store: any CommandStore & ReplicaStore, registry: ConnectionRegistry, executionMargin: TimeInterval = Dispatcher.defaultExecutionMargin,
-         cancelGrace: TimeInterval = Dispatcher.defaultCancelGrace, liveSince: Date = Date(), replicaID: String = Dispatcher.newReplicaID(), logger: Logger) {
+         cancelGrace: TimeInterval = Dispatcher.defaultCancelGrace, liveSince: Date = Date(), replicaID: String = Dispatcher.newReplicaID(),
+         policies: DeliveryPolicies = .standard, logger: Logger) {
         self.store = store
+        self.policies = policies
         self.replicaID = replicaID
         self.registry = registry
         self.liveSince = liveSince
@@ -192,6 +200,7 @@ actor Dispatcher {
 
     private func kick(_ command: CommandRecord, now: Date) async {
         await checkReplicas(now: now)
+        let policy = policy(for: command)
         do {
             var invocations = try await store.invocationStates(commandID: command.id)
             let deadline = command.createdAt.addingTimeInterval(TimeInterval(command.deliveryTimeoutSeconds))
@@ -267,17 +276,8 @@ actor Dispatcher {
                         sendCancel(commandID: command.id, instanceID: inv.instanceID)
                     }
                 }
-            } else {
-                let targets = command.targetCount
-                let errors = invocations.filter { CommandAggregate.isError(status: $0.status, details: $0.statusDetails) }.count
-                let inFlight = invocations.filter { $0.status == .inProgress }.count
-                let pending = invocations.filter { $0.status == .pending || $0.status == .delayed }.map(\.instanceID)
-                let plan = DispatchPlan.make(
-                    concurrency: command.maxConcurrency.concurrency(targets: targets),
-                    maxErrors: command.maxErrors.errors(targets: targets),
-                    inFlight: inFlight, errors: errors, pending: pending,
-                    deliverable: { self.registry.isConnected($0) }
-                )
+            } else if let policy {
+                let plan = policy.plan(command, invocations, deliverable: { self.registry.isConnected($0) })
                 var position = [String: Int](minimumCapacity: invocations.count)
                 for (i, inv) in invocations.enumerated() { position[inv.instanceID] = i }
                 func apply(_ updated: [InvocationState]) {
@@ -291,7 +291,7 @@ actor Dispatcher {
                     // Stored as sent before they are sent, all in one transaction, and no more
                     // than the window holds now: another replica may have filled some of it.
                     let sent = try await store.claimInvocations(
-                        commandID: command.id, instanceIDs: plan.send, inFlightLimit: command.maxConcurrency.concurrency(targets: targets),
+                        commandID: command.id, instanceIDs: plan.send, inFlightLimit: plan.inFlightLimit,
                         InvocationTransition(from: [.pending, .delayed], to: .inProgress, details: StatusDetails.inProgress,
                                              countAttempt: true, sentAt: now, sentBy: replicaID), at: now)
                     apply(sent)
@@ -302,7 +302,8 @@ actor Dispatcher {
                     }
                 }
             }
-            let aggregate = try await updateAggregate(command, invocations, now: now)
+            guard let policy else { return }
+            let aggregate = try await updateAggregate(command, invocations, policy: policy, now: now)
             if aggregate.status.isTerminal {
                 executionBudgets[command.id] = nil
                 cancelSentAt[command.id] = nil
@@ -343,12 +344,24 @@ actor Dispatcher {
                                              InvocationTransition(from: from, to: to, details: details, endedAt: ended ? now : nil), at: now).map(InvocationState.init)
     }
 
-    /// Recomputes a command's aggregate even if it has finished: a late result can
+    /// The policy of the delivery's owner; nil (and a warning, at most once per
+    /// delivery) for a kind this controller does not know.
+    private func policy(for delivery: CommandRecord) -> (any DeliveryPolicy)? {
+        if let policy = policies.policy(for: delivery.owner) { return policy }
+        if warnedUnknownOwner.insert(delivery.id).inserted {
+            if warnedUnknownOwner.count > 10_000 { warnedUnknownOwner = [delivery.id] }
+            logger.warning("a delivery's owner has no policy on this controller (a newer replica stored it?); nothing is sent for it here", metadata: [
+                "delivery": "\(delivery.id)", "owner": "\(delivery.owner)"])
+        }
+        return nil
+    }
+
+    /// Recomputes a delivery's status even if it has finished: a late result can
     /// replace a cancel the controller presumed.
     func refreshAggregate(commandID: String, now: Date = Date()) async {
         do {
-            guard let command = try await store.command(id: commandID) else { return }
-            try await updateAggregate(command, try await store.invocationStates(commandID: commandID), now: now)
+            guard let command = try await store.command(id: commandID), let policy = policies.policy(for: command.owner) else { return }
+            try await updateAggregate(command, try await store.invocationStates(commandID: commandID), policy: policy, now: now)
         } catch {
             logger.error("could not update a command's status", metadata: ["command": "\(commandID)", "error": "\(error)"])
         }
@@ -383,12 +396,10 @@ actor Dispatcher {
         }
     }
 
+    /// Stores the delivery's status as its policy sums it up.
     @discardableResult
-    func updateAggregate(_ command: CommandRecord, _ invocations: [InvocationState], now: Date) async throws -> CommandAggregate {
-        let aggregate = CommandAggregate(
-            invocations.map { CommandAggregate.Invocation(status: $0.status, details: $0.statusDetails, started: $0.startedAt != nil) },
-            cancelRequested: command.cancelRequestedAt != nil
-        )
+    private func updateAggregate(_ command: CommandRecord, _ invocations: [InvocationState], policy: any DeliveryPolicy, now: Date) async throws -> CommandAggregate {
+        let aggregate = policy.summary(command, invocations)
         try await store.updateCommand(
             id: command.id, status: aggregate.status, statusDetails: aggregate.statusDetails, completedCount: aggregate.completedCount,
             errorCount: aggregate.errorCount, deliveryTimedOutCount: aggregate.deliveryTimedOutCount,
