@@ -86,13 +86,15 @@ let package = Package(
             ],
             resources: [.embedInCode("API/openapi.json")]
         ),
+        // glibc settings the Swift Glibc module does not expose (mallopt), for the agent.
+        .target(name: "CAgentRuntime"),
         // The agent links the wire module and what it needs to run work, nothing of the
         // controller's stacks or the document language; EndToEndTests/AgentDependencyTests
         // checks the built binary for it.
         .target(
             name: "Agent",
             dependencies: [
-                "TenderWire",
+                "TenderWire", "CAgentRuntime",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

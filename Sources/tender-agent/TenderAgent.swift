@@ -113,6 +113,7 @@ struct Run: AsyncParsableCommand {
     var logLevel: String?
 
     func run() async throws {
+        AgentRuntime.boundAllocator()
         AgentRuntime.useOneThread()
         let level = LogSetup.bootstrap(level: logLevel)
         let runner = AgentRunner(state: AgentStateDirectory(stateDir), logger: LogSetup.logger("tender-agent", level: level),
