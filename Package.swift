@@ -57,6 +57,13 @@ let package = Package(
             name: "TenderAPI",
             dependencies: ["TenderWire", "TenderDocuments"]
         ),
+        // Patch baselines and their evaluation: pure code that the controller (to
+        // validate and resolve baselines) and the agent (to decide each package's
+        // state) both link. The wire module only; no YAML, no API models.
+        .target(
+            name: "TenderPatching",
+            dependencies: ["TenderWire"]
+        ),
         .target(
             name: "Controller",
             dependencies: [
@@ -94,7 +101,7 @@ let package = Package(
         .target(
             name: "Agent",
             dependencies: [
-                "TenderWire", "CAgentRuntime",
+                "TenderWire", "TenderPatching", "CAgentRuntime",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -163,6 +170,7 @@ let package = Package(
         .testTarget(name: "TenderWireTests", dependencies: ["TenderWire"]),
         .testTarget(name: "TenderDocumentsTests", dependencies: ["TenderDocuments", "TenderWire"]),
         .testTarget(name: "TenderAPITests", dependencies: ["TenderAPI", "TenderWire"]),
+        .testTarget(name: "TenderPatchingTests", dependencies: ["TenderPatching", "TenderWire"]),
         .testTarget(
             name: "ControllerTests",
             dependencies: [
@@ -182,7 +190,7 @@ let package = Package(
         ),
         .testTarget(
             name: "AgentTests",
-            dependencies: ["Agent", "TenderWire", .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log")]
+            dependencies: ["Agent", "TenderWire", "TenderPatching", .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log")]
         ),
         // A real controller and a real agent in one process, for what needs code on
         // both sides (an extra step action with its runner).

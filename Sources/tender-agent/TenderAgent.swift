@@ -118,7 +118,8 @@ struct Run: AsyncParsableCommand {
         let level = LogSetup.bootstrap(level: logLevel)
         let runner = AgentRunner(state: AgentStateDirectory(stateDir), logger: LogSetup.logger("tender-agent", level: level),
                                  maxConcurrentInvocations: maxConcurrentInvocations,
-                                 rebootCommand: rebootCommand.split(separator: " ").map(String.init))
+                                 rebootCommand: rebootCommand.split(separator: " ").map(String.init),
+                                 runners: .standard(packageRoot: packageRoot))
         let (signals, sources) = SignalHandling.install()
         defer { withExtendedLifetime(sources) {} }
         do {

@@ -7,10 +7,16 @@ public struct StepRunners: Sendable {
     /// No runners at all.
     public init() {}
 
-    /// What `tender-agent` runs: shell scripts under both their spellings.
-    public static var standard: StepRunners {
+    /// What `tender-agent` runs: shell scripts under both their spellings, and patch
+    /// runs on the running system.
+    public static var standard: StepRunners { standard(packageRoot: "/") }
+
+    /// The standard runners, with patch runs acting on `packageRoot` (an image or a
+    /// test sandbox; `tender-agent run --package-root`).
+    public static func standard(packageRoot: String) -> StepRunners {
         var runners = StepRunners()
         runners.register(ShellScriptRunner(), for: ShellScriptRunner.actions)
+        runners.register(PatchBaselineRunner(packageRoot: packageRoot), for: [PatchBaselineRunner.action])
         return runners
     }
 

@@ -1,0 +1,46 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import TenderPatching
+
+/// One package manager (apt, dnf) as a patch run uses it. Implementations drive the
+/// system's own tools and only report facts; what is approved is decided by
+/// `PatchEvaluator`, the same for every backend.
+protocol PackageBackend: Sendable {
+    /// Fetches fresh package lists; throws with the tool's message when a
+    /// repository cannot be read.
+    func refresh(log: PatchLog) async throws
+    /// The installed packages with their updates, and whether a reboot is pending.
+    func inventory() async throws -> PackageInventory
+    /// Finishes an install that was interrupted (a killed agent, a power cut);
+    /// says what it did in `log`. False when nothing needed repair.
+    func repairInterrupted(log: PatchLog) async throws -> Bool
+    /// Installs these updates (their `update` versions), never bringing in a
+    /// package `blocked` names. Returns the updates left out because they would.
+    func install(_ updates: [PackageFacts], blocked: [PackageSpec], log: PatchLog) async throws -> [PackageFacts]
+}
+
+/// What a backend found on the system.
+struct PackageInventory: Sendable {
+    var packages: [PackageFacts]
+    /// The system asks for a reboot (Debian's `/run/reboot-required`, dnf's needs-restarting).
+    var rebootRequired: Bool
+    /// The packages that asked for it, when the system says (nil: not known).
+    var rebootPackages: Set<String>?
+}
+
+/// Where a patch run writes what the operator reads: the invocation's output files.
+struct PatchLog: Sendable {
+    var stdout: URL
+    var stderr: URL
+
+    func say(_ line: String) {
+        try? SpoolFileIO.append(Data((line + "\n").utf8), to: stdout)
+    }
+
+    func warn(_ line: String) {
+        try? SpoolFileIO.append(Data((line + "\n").utf8), to: stderr)
+    }
+}

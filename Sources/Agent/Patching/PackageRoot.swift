@@ -1,0 +1,70 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import TenderPatching
+import TenderWire
+
+/// The system a patch run works on: `/` or, with `--package-root`, an image or a
+/// test sandbox. Every path a backend reads or writes goes through it.
+struct PackageRoot: Sendable, Equatable {
+    let path: String
+
+    init(_ path: String) {
+        self.path = path.count > 1 && path.hasSuffix("/") ? String(path.dropLast()) : path
+    }
+
+    var isHostRoot: Bool { path == "/" }
+
+    /// `relative` (written as an absolute path on the managed system) under this root.
+    func file(_ relative: String) -> String {
+        isHostRoot ? relative : path + relative
+    }
+
+    func exists(_ relative: String) -> Bool {
+        FileManager.default.fileExists(atPath: file(relative))
+    }
+
+    /// The root's `/etc/os-release` (or `/usr/lib/os-release`): which system it is.
+    func operatingSystem() throws -> OSRelease {
+        for candidate in ["/etc/os-release", "/usr/lib/os-release"] {
+            guard let data = FileManager.default.contents(atPath: file(candidate)), data.count <= 64 * 1024 else { continue }
+            return OSRelease(String(decoding: data, as: UTF8.self))
+        }
+        throw PatchRunError(.unsupportedSystem, "\(file("/etc/os-release")) is missing: cannot tell which system \(path) is")
+    }
+}
+
+/// The few `os-release` fields a patch run needs.
+struct OSRelease: Sendable, Equatable {
+    var id: String
+    var idLike: [String]
+    var versionID: String?
+
+    init(_ text: String) {
+        var fields: [String: String] = [:]
+        for line in text.split(separator: "\n") {
+            guard let equals = line.firstIndex(of: "="), !line.hasPrefix("#") else { continue }
+            var value = line[line.index(after: equals)...].trimmingBlanks()
+            if value.count >= 2, let first = value.first, first == "\"" || first == "'", value.last == first {
+                value = String(value.dropFirst().dropLast())
+            }
+            fields[line[..<equals].trimmingBlanks()] = value
+        }
+        id = fields["ID"] ?? "linux"
+        idLike = (fields["ID_LIKE"] ?? "").split(separator: " ").map(String.init)
+        versionID = fields["VERSION_ID"]
+    }
+
+    var operatingSystem: PatchOperatingSystem? {
+        PatchOperatingSystem.from(osReleaseID: id, idLike: idLike)
+    }
+
+    /// SSM's product name: `Debian12`, `Ubuntu22.04`, `RockyLinux9.3`, `AmazonLinux2023`.
+    var product: String {
+        let names = ["debian": "Debian", "ubuntu": "Ubuntu", "rhel": "RedhatEnterpriseLinux", "rocky": "RockyLinux", "almalinux": "AlmaLinux",
+                     "ol": "OracleLinux", "centos": "CentOS", "fedora": "Fedora", "amzn": "AmazonLinux"]
+        return (names[id] ?? id) + (versionID ?? "")
+    }
+}
