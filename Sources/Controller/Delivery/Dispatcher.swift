@@ -249,13 +249,13 @@ actor Dispatcher {
             // Sent to a connected agent that has not started it after a while: the
             // message may have died with a connection or a controller. Send it again;
             // the agent drops duplicates by invocation id, so it can never run twice.
-            var template: RunMessageTemplate?
+            var templates: [String: RunMessageTemplate] = [:]
             if command.cancelRequestedAt == nil {
                 let due = invocations.filter { inv in
                     guard inv.status == .inProgress, inv.startedAt == nil, registry.isConnected(inv.instanceID) else { return false }
                     return inv.sentAt.map { now.timeIntervalSince($0) >= Self.redeliveryDelay } ?? true
-                }.map(\.instanceID)
-                let resent = try sendRuns(command, instanceIDs: due, template: &template)
+                }
+                let resent = try sendRuns(command, due, templates: &templates)
                 if !resent.sent.isEmpty {
                     _ = try await store.transitionInvocations(commandID: command.id, instanceIDs: resent.sent, InvocationTransition(
                         from: [.inProgress], to: .inProgress, details: StatusDetails.inProgress, countAttempt: true, sentAt: now, sentBy: replicaID), at: now)
@@ -295,7 +295,7 @@ actor Dispatcher {
                         InvocationTransition(from: [.pending, .delayed], to: .inProgress, details: StatusDetails.inProgress,
                                              countAttempt: true, sentAt: now, sentBy: replicaID), at: now)
                     apply(sent)
-                    let undelivered = try sendRuns(command, instanceIDs: sent.map(\.instanceID), template: &template).undelivered
+                    let undelivered = try sendRuns(command, sent, templates: &templates).undelivered
                     if !undelivered.isEmpty {
                         apply(try await store.transitionInvocations(commandID: command.id, instanceIDs: undelivered, InvocationTransition(
                             from: [.inProgress], to: .delayed, details: StatusDetails.delayed), at: now))
@@ -317,20 +317,27 @@ actor Dispatcher {
     /// a fan-out must not take one event-loop round trip per agent, so the writes are
     /// handed to each event loop in large batches. A write that fails closes the
     /// channel, and the next pass finds the agent gone and marks the invocation
-    /// Delayed; one that is lost is sent again after `redeliveryDelay`. The template
-    /// is built once per pass, and only when something is sent.
-    private func sendRuns(_ command: CommandRecord, instanceIDs: [String], template: inout RunMessageTemplate?) throws -> (sent: [String], undelivered: [String]) {
-        guard !instanceIDs.isEmpty else { return ([], []) }
-        let built = try template ?? RunMessageTemplate(command)
-        template = built
+    /// Delayed; one that is lost is sent again after `redeliveryDelay`. A template is
+    /// built once per pass and step variant, and only when something is sent.
+    private func sendRuns(_ command: CommandRecord, _ invocations: [InvocationState], templates: inout [String: RunMessageTemplate]) throws -> (sent: [String], undelivered: [String]) {
+        guard !invocations.isEmpty else { return ([], []) }
         var sent: [String] = []
         var undelivered: [String] = []
         var writes: [(AgentConnection, WebSocketFrame)] = []
-        writes.reserveCapacity(instanceIDs.count)
-        for id in instanceIDs {
+        writes.reserveCapacity(invocations.count)
+        for inv in invocations {
+            let id = inv.instanceID
             guard let connection = registry.connection(for: id) else {
                 undelivered.append(id)
                 continue
+            }
+            let key = inv.variant ?? ""
+            let built: RunMessageTemplate
+            if let known = templates[key] {
+                built = known
+            } else {
+                built = try RunMessageTemplate(command, variant: inv.variant)
+                templates[key] = built
             }
             sent.append(id)
             writes.append((connection, built.frame(commandID: command.id, instanceID: id, allocator: connection.allocator)))

@@ -10,8 +10,9 @@ struct RunMessageTemplate {
     private let prefix: [UInt8]
     private let suffix: [UInt8]
 
-    init(_ command: CommandRecord) throws {
-        let steps = try JSON.decoder().decode([ResolvedStep].self, from: Data(command.stepsJSON.utf8))
+    /// - Parameter variant: the invocation's step variant (nil: the command's own steps).
+    init(_ command: CommandRecord, variant: String? = nil) throws {
+        let steps = try command.steps(variant: variant)
         // Unique per template, so no step text can contain it by chance.
         let placeholder = "@@\(UUID().uuidString)@@"
         let data = try ChannelCodec().encode(.runInvocation(RunInvocation(invocationId: placeholder, commandId: command.id,
@@ -33,8 +34,8 @@ struct RunMessageTemplate {
     /// agent would drop its connection on it, again at every resend). A parameter's
     /// value is copied into every `{{ }}` reference, so a small request can resolve
     /// to a large command: this is checked on what is sent, not on the request.
-    static func checkFits(_ command: CommandRecord, steps: [ResolvedStep]) throws {
-        let size = try RunMessageTemplate(command).size(commandID: command.id, instanceID: Identifiers.instancePrefix + String(repeating: "f", count: 17))
+    static func checkFits(_ command: CommandRecord, steps: [ResolvedStep], variant: String? = nil) throws {
+        let size = try RunMessageTemplate(command, variant: variant).size(commandID: command.id, instanceID: Identifiers.instancePrefix + String(repeating: "f", count: 17))
         let limit = ChannelProtocol.maxFrameSize
         guard size > limit else { return }
         let encoder = JSON.encoder(pretty: false)

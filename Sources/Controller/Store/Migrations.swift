@@ -163,5 +163,11 @@ enum Migrations {
             "ALTER TABLE commands ADD COLUMN owner_id TEXT",
             "CREATE INDEX commands_owner ON commands (owner_kind, owner_id)",
         ]),
+        Migration(version: 8, name: "step variants", statements: [
+            // Steps that differ per instance (a patch run's resolved baseline): variant → steps (JSON).
+            "ALTER TABLE commands ADD COLUMN variants_json TEXT",
+            // Which variant an invocation is sent (NULL: the command's own steps).
+            "ALTER TABLE invocations ADD COLUMN variant TEXT",
+        ]),
     ]
 }

@@ -148,6 +148,9 @@ public struct CommandRecord: Sendable, Equatable {
     public var parametersJSON: String
     public var targetsJSON: String
     public var stepsJSON: String
+    /// Steps that differ per instance (a patch run's baseline): variant name → steps,
+    /// as JSON; an invocation with a `variant` is sent those instead of `stepsJSON`.
+    public var variantsJSON: String?
     public var maxConcurrency: RateLimit
     public var maxErrors: RateLimit
     public var deliveryTimeoutSeconds: Int
@@ -163,9 +166,10 @@ public struct CommandRecord: Sendable, Equatable {
     public var deliveryTimedOutCount: Int
     public var finishedAt: Date?
 
-    public init(id: String, documentName: String, documentVersion: Int, parametersJSON: String, targetsJSON: String, stepsJSON: String, maxConcurrency: RateLimit, maxErrors: RateLimit, deliveryTimeoutSeconds: Int, comment: String?, createdAt: Date, createdBy: String?, cancelRequestedAt: Date? = nil, status: CommandStatus = .pending, statusDetails: String = StatusDetails.pending, targetCount: Int, completedCount: Int = 0, errorCount: Int = 0, deliveryTimedOutCount: Int = 0, finishedAt: Date? = nil, owner: DeliveryOwner = .runCommand) {
+    public init(id: String, documentName: String, documentVersion: Int, parametersJSON: String, targetsJSON: String, stepsJSON: String, maxConcurrency: RateLimit, maxErrors: RateLimit, deliveryTimeoutSeconds: Int, comment: String?, createdAt: Date, createdBy: String?, cancelRequestedAt: Date? = nil, status: CommandStatus = .pending, statusDetails: String = StatusDetails.pending, targetCount: Int, completedCount: Int = 0, errorCount: Int = 0, deliveryTimedOutCount: Int = 0, finishedAt: Date? = nil, owner: DeliveryOwner = .runCommand, variantsJSON: String? = nil) {
         self.id = id
         self.owner = owner
+        self.variantsJSON = variantsJSON
         self.documentName = documentName
         self.documentVersion = documentVersion
         self.parametersJSON = parametersJSON
@@ -185,6 +189,20 @@ public struct CommandRecord: Sendable, Equatable {
         self.errorCount = errorCount
         self.deliveryTimedOutCount = deliveryTimedOutCount
         self.finishedAt = finishedAt
+    }
+}
+
+extension CommandRecord {
+    /// The steps an invocation of `variant` runs (nil: the command's own).
+    public func steps(variant: String?) throws -> [ResolvedStep] {
+        guard let variant else {
+            return try JSON.decoder().decode([ResolvedStep].self, from: Data(stepsJSON.utf8))
+        }
+        let variants = try JSON.decoder().decode([String: [ResolvedStep]].self, from: Data((variantsJSON ?? "{}").utf8))
+        guard let steps = variants[variant] else {
+            throw TenderError(.internalError, "command \(id) has no step variant '\(variant)'")
+        }
+        return steps
     }
 }
 
@@ -211,8 +229,11 @@ public struct InvocationRecord: Sendable, Equatable {
     public var startedAt: Date?
     public var endedAt: Date?
     public var updatedAt: Date
+    /// Which of the command's step variants it runs (nil: the command's own steps).
+    public var variant: String?
 
-    public init(commandID: String, instanceID: String, position: Int, status: InvocationStatus = .pending, statusDetails: String = StatusDetails.pending, responseCode: Int? = nil, stdout: String = "", stderr: String = "", outputBlob: String? = nil, payloads: [StepPayload] = [], attempts: Int = 0, sentAt: Date? = nil, sentBy: String? = nil, startedAt: Date? = nil, endedAt: Date? = nil, updatedAt: Date) {
+    public init(commandID: String, instanceID: String, position: Int, status: InvocationStatus = .pending, statusDetails: String = StatusDetails.pending, responseCode: Int? = nil, stdout: String = "", stderr: String = "", outputBlob: String? = nil, payloads: [StepPayload] = [], attempts: Int = 0, sentAt: Date? = nil, sentBy: String? = nil, startedAt: Date? = nil, endedAt: Date? = nil, updatedAt: Date, variant: String? = nil) {
+        self.variant = variant
         self.payloads = payloads
         self.sentBy = sentBy
         self.commandID = commandID
@@ -243,8 +264,11 @@ public struct InvocationState: Sendable, Equatable {
     /// The replica that last sent it; nil if none did, or before replicas were recorded.
     public var sentBy: String?
     public var startedAt: Date?
+    /// Which step variant it is sent (nil: the command's own steps).
+    public var variant: String?
 
-    public init(commandID: String, instanceID: String, status: InvocationStatus, statusDetails: String, sentAt: Date?, sentBy: String? = nil, startedAt: Date?) {
+    public init(commandID: String, instanceID: String, status: InvocationStatus, statusDetails: String, sentAt: Date?, sentBy: String? = nil, startedAt: Date?, variant: String? = nil) {
+        self.variant = variant
         self.sentBy = sentBy
         self.commandID = commandID
         self.instanceID = instanceID
@@ -256,7 +280,7 @@ public struct InvocationState: Sendable, Equatable {
 
     public init(_ record: InvocationRecord) {
         self.init(commandID: record.commandID, instanceID: record.instanceID, status: record.status, statusDetails: record.statusDetails,
-                  sentAt: record.sentAt, sentBy: record.sentBy, startedAt: record.startedAt)
+                  sentAt: record.sentAt, sentBy: record.sentBy, startedAt: record.startedAt, variant: record.variant)
     }
 }
 

@@ -11,16 +11,16 @@ extension SQLStore: CommandStore {
             try await db.raw("""
                 INSERT INTO commands (id, document_name, document_version, parameters_json, targets_json, steps_json, max_concurrency,
                     max_errors, delivery_timeout_seconds, comment, created_at, created_by, cancel_requested_at, status, status_details,
-                    target_count, completed_count, error_count, delivery_timed_out_count, finished_at, owner_kind, owner_id)
+                    target_count, completed_count, error_count, delivery_timed_out_count, finished_at, owner_kind, owner_id, variants_json)
                 VALUES (\(bind: c.id), \(bind: c.documentName), \(bind: c.documentVersion), \(bind: c.parametersJSON), \(bind: c.targetsJSON),
                     \(bind: c.stepsJSON), \(bind: c.maxConcurrency.description), \(bind: c.maxErrors.description), \(bind: c.deliveryTimeoutSeconds),
                     \(bind: c.comment), \(bind: Millis.from(c.createdAt)), \(bind: c.createdBy), \(bind: c.cancelRequestedAt.map(Millis.from)),
                     \(bind: c.status.rawValue), \(bind: c.statusDetails), \(bind: c.targetCount), \(bind: c.completedCount), \(bind: c.errorCount),
-                    \(bind: c.deliveryTimedOutCount), \(bind: c.finishedAt.map(Millis.from)), \(bind: c.owner.kind), \(bind: c.owner.id))
+                    \(bind: c.deliveryTimedOutCount), \(bind: c.finishedAt.map(Millis.from)), \(bind: c.owner.kind), \(bind: c.owner.id), \(bind: c.variantsJSON))
                 """).run()
             // Multi-row inserts keep a fan-out to thousands of targets to a few statements.
             for chunk in invocations.chunked(200) {
-                var query = SQLQueryString("INSERT INTO invocations (command_id, instance_id, position, status, status_details, attempts, updated_at) VALUES ")
+                var query = SQLQueryString("INSERT INTO invocations (command_id, instance_id, position, status, status_details, attempts, updated_at, variant) VALUES ")
                 for (i, inv) in chunk.enumerated() {
                     if i > 0 { query.appendLiteral(", ") }
                     query.appendInterpolation(unsafeRaw: "(")
@@ -37,6 +37,8 @@ extension SQLStore: CommandStore {
                     query.appendInterpolation(bind: inv.attempts)
                     query.appendLiteral(", ")
                     query.appendInterpolation(bind: Millis.from(inv.updatedAt))
+                    query.appendLiteral(", ")
+                    query.appendInterpolation(bind: inv.variant)
                     query.appendLiteral(")")
                 }
                 try await db.raw(query).run()
@@ -117,7 +119,8 @@ extension SQLStore: CommandStore {
             errorCount: try row.decode(column: "error_count", as: Int.self),
             deliveryTimedOutCount: try row.decode(column: "delivery_timed_out_count", as: Int.self),
             finishedAt: try row.decode(column: "finished_at", as: Int?.self).map(Millis.date),
-            owner: DeliveryOwner(kind: try row.decode(column: "owner_kind", as: String.self), id: try row.decode(column: "owner_id", as: String?.self))
+            owner: DeliveryOwner(kind: try row.decode(column: "owner_kind", as: String.self), id: try row.decode(column: "owner_id", as: String?.self)),
+            variantsJSON: try row.decode(column: "variants_json", as: String?.self)
         )
     }
 }

@@ -45,7 +45,7 @@ extension SQLStore {
         }
     }
 
-    private static let stateColumns = "command_id, instance_id, status, status_details, sent_at, sent_by, started_at"
+    private static let stateColumns = "command_id, instance_id, status, status_details, sent_at, sent_by, started_at, variant"
 
     private static func invocationState(from row: any SQLRow) throws -> InvocationState {
         InvocationState(
@@ -55,7 +55,8 @@ extension SQLStore {
             statusDetails: try row.decode(column: "status_details", as: String.self),
             sentAt: try row.decode(column: "sent_at", as: Int?.self).map(Millis.date),
             sentBy: try row.decode(column: "sent_by", as: String?.self),
-            startedAt: try row.decode(column: "started_at", as: Int?.self).map(Millis.date)
+            startedAt: try row.decode(column: "started_at", as: Int?.self).map(Millis.date),
+            variant: try row.decode(column: "variant", as: String?.self)
         )
     }
 
@@ -235,7 +236,8 @@ extension SQLStore {
             sentBy: try row.decode(column: "sent_by", as: String?.self),
             startedAt: try row.decode(column: "started_at", as: Int?.self).map(Millis.date),
             endedAt: try row.decode(column: "ended_at", as: Int?.self).map(Millis.date),
-            updatedAt: Millis.date(try row.decode(column: "updated_at", as: Int.self))
+            updatedAt: Millis.date(try row.decode(column: "updated_at", as: Int.self)),
+            variant: try row.decode(column: "variant", as: String?.self)
         )
     }
 }

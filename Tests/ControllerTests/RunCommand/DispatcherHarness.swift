@@ -30,6 +30,11 @@ enum DispatchEvent: Equatable, Sendable, CustomStringConvertible {
 
 final class DispatchLog: Sendable {
     private let events = NIOLockedValueBox<[DispatchEvent]>([])
+    private let stepsSent = NIOLockedValueBox<[String: [ResolvedStep]]>([:])
+
+    /// The steps of the last `runInvocation` written to each instance.
+    func steps(sentTo instanceID: String) -> [ResolvedStep]? { stepsSent.withLockedValue { $0[instanceID] } }
+    func record(_ steps: [ResolvedStep], sentTo instanceID: String) { stepsSent.withLockedValue { $0[instanceID] = steps } }
 
     func append(_ event: DispatchEvent) { events.withLockedValue { $0.append(event) } }
     var all: [DispatchEvent] { events.withLockedValue { $0 } }
@@ -49,7 +54,9 @@ final class WriteRecorder: ChannelOutboundHandler, Sendable {
         let frame = unwrapOutboundIn(data)
         let decoded = try? ChannelCodec().decode(Data(buffer: frame.data)).message
         switch decoded {
-        case .runInvocation(let run): log.append(.run(Self.instance(of: run.invocationId)))
+        case .runInvocation(let run):
+            log.append(.run(Self.instance(of: run.invocationId)))
+            log.record(run.steps, sentTo: Self.instance(of: run.invocationId))
         case .cancelInvocation(let ref): log.append(.cancel(Self.instance(of: ref.invocationId)))
         default: log.append(.other("frame \(frame.opcode)"))
         }
@@ -180,8 +187,9 @@ struct DispatcherHarness: Sendable {
     // MARK: Commands
 
     /// A command of shell steps with these timeouts on the first `targets` instances, stored.
+    /// With `variants`, invocation `i` is sent `variantOf(i)`'s steps (nil: the command's own).
     func insertCommand(stepTimeouts: [Int] = [60], targets: Int, maxConcurrency: Int, maxErrors: Int = 0, deliveryTimeout: Int = 600,
-                       owner: DeliveryOwner = .runCommand) async throws -> String {
+                       owner: DeliveryOwner = .runCommand, variants: [String: [ResolvedStep]]? = nil, variantOf: (Int) -> String? = { _ in nil }) async throws -> String {
         let id = UUID().uuidString.lowercased()
         let steps = stepTimeouts.enumerated().map { i, timeout in
             ResolvedStep(action: "aws:runShellScript", name: "step\(i)", inputs: RunShellScriptInputs(runCommand: ["true"], timeoutSeconds: timeout).documentValue)
@@ -190,8 +198,8 @@ struct DispatcherHarness: Sendable {
             id: id, documentName: "Tender-RunShellScript", documentVersion: 0, parametersJSON: "{}", targetsJSON: #"["*"]"#,
             stepsJSON: String(decoding: try JSON.encoder().encode(steps), as: UTF8.self), maxConcurrency: .count(maxConcurrency),
             maxErrors: .count(maxErrors), deliveryTimeoutSeconds: deliveryTimeout, comment: nil, createdAt: at(0), createdBy: "tok-1", targetCount: targets,
-            owner: owner)
-        let invocations = (0..<targets).map { InvocationRecord(commandID: id, instanceID: instance($0), position: $0, updatedAt: at(0)) }
+            owner: owner, variantsJSON: try variants.map { String(decoding: try JSON.encoder().encode($0), as: UTF8.self) })
+        let invocations = (0..<targets).map { InvocationRecord(commandID: id, instanceID: instance($0), position: $0, updatedAt: at(0), variant: variantOf($0)) }
         try await store.insertCommand(command, invocations: invocations)
         return id
     }
