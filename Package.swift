@@ -55,7 +55,7 @@ let package = Package(
         // The operator API's models, targets and rate limits: controller, CLI and bench.
         .target(
             name: "TenderAPI",
-            dependencies: ["TenderWire", "TenderDocuments"]
+            dependencies: ["TenderWire", "TenderDocuments", "TenderPatching"]
         ),
         // Patch baselines and their evaluation: pure code that the controller (to
         // validate and resolve baselines) and the agent (to decide each package's
@@ -67,7 +67,7 @@ let package = Package(
         .target(
             name: "Controller",
             dependencies: [
-                "TenderWire", "TenderDocuments", "TenderAPI",
+                "TenderWire", "TenderDocuments", "TenderAPI", "TenderPatching",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -158,7 +158,7 @@ let package = Package(
         .executableTarget(
             name: "tender",
             dependencies: [
-                "TenderWire", "TenderDocuments", "TenderAPI",
+                "TenderWire", "TenderDocuments", "TenderAPI", "TenderPatching",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
@@ -174,7 +174,7 @@ let package = Package(
         .testTarget(
             name: "ControllerTests",
             dependencies: [
-                "Controller", "TenderWire", "TenderDocuments", "TenderAPI",
+                "Controller", "TenderWire", "TenderDocuments", "TenderAPI", "TenderPatching",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),

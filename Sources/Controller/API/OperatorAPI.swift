@@ -17,9 +17,13 @@ struct OperatorAPI: Sendable {
     let tokens: TokenService
     let documents: DocumentService
     let commands: CommandService?
+    let baselines: BaselineService
     let logger: Logger
 
-    var routes: [APIRoute] {
+    /// Every route, each capability's own list after the core ones.
+    var routes: [APIRoute] { coreRoutes + patchingRoutes }
+
+    private var coreRoutes: [APIRoute] {
         [
             APIRoute(method: .get, path: "/v1/health", role: nil) { _ in
                 .json(.ok, ["status": "ok", "version": TenderVersion.current])

@@ -105,6 +105,7 @@ public struct Controller: Sendable {
             tokens: tokens,
             documents: documents,
             commands: CommandService(store: store, documents: documents, dispatcher: dispatcher, outputs: outputs),
+            baselines: BaselineService(store: store),
             logger: logger.with(label: "api")
         )
         let apiPort = AsyncStream.makeStream(of: Int.self)

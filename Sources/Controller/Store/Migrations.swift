@@ -169,5 +169,33 @@ enum Migrations {
             // Which variant an invocation is sent (NULL: the command's own steps).
             "ALTER TABLE invocations ADD COLUMN variant TEXT",
         ]),
+        Migration(version: 9, name: "patch baselines", statements: [
+            """
+            CREATE TABLE patch_baselines (
+                id TEXT PRIMARY KEY,
+                name TEXT NOT NULL UNIQUE,
+                operating_system TEXT NOT NULL,
+                description TEXT,
+                body_json TEXT NOT NULL,
+                created_at BIGINT NOT NULL,
+                updated_at BIGINT NOT NULL
+            )
+            """,
+            // The default baseline of an operating system (stored or predefined id).
+            """
+            CREATE TABLE patch_baseline_defaults (
+                operating_system TEXT PRIMARY KEY,
+                baseline_id TEXT NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE patch_groups (
+                patch_group TEXT NOT NULL,
+                operating_system TEXT NOT NULL,
+                baseline_id TEXT NOT NULL,
+                PRIMARY KEY (patch_group, operating_system)
+            )
+            """,
+        ]),
     ]
 }

@@ -47,6 +47,7 @@ struct OpenAPIDocumentTests {
             tokens: TokenService(store: store),
             documents: DocumentService(store: store),
             commands: nil,
+            baselines: BaselineService(store: store),
             logger: logger
         )
         let signatures = api.routes.map { RouteSignature(method: $0.method.rawValue.uppercased(), path: $0.path, role: $0.role) }

@@ -1,0 +1,125 @@
+import Foundation
+import TenderPatching
+
+/// `POST /v1/baselines` and `PUT /v1/baselines/{id}`. Enumerations travel as
+/// strings so that a wrong one is reported by field path with the allowed values,
+/// like every other problem, rather than as an undecodable body.
+public struct BaselineRequest: Codable, Sendable, Equatable {
+    public var name: String
+    public var operatingSystem: String
+    public var description: String?
+    public var approvalRules: [Rule]?
+    public var globalFilters: [Filter]?
+    /// `name` or `name=version`, `*` wildcards in names.
+    public var approvedPatches: [String]?
+    public var approvedPatchesComplianceLevel: String?
+    public var approvedPatchesEnableNonSecurity: Bool?
+    public var rejectedPatches: [String]?
+    /// `ALLOW_AS_DEPENDENCY` (default) or `BLOCK`.
+    public var rejectedPatchesAction: String?
+
+    public struct Rule: Codable, Sendable, Equatable {
+        public var filters: [Filter]
+        public var complianceLevel: String?
+        public var enableNonSecurity: Bool?
+        public var approveAfterDays: Int?
+
+        public init(filters: [Filter], complianceLevel: String? = nil, enableNonSecurity: Bool? = nil, approveAfterDays: Int? = nil) {
+            self.filters = filters
+            self.complianceLevel = complianceLevel
+            self.enableNonSecurity = enableNonSecurity
+            self.approveAfterDays = approveAfterDays
+        }
+    }
+
+    public struct Filter: Codable, Sendable, Equatable {
+        public var key: String
+        public var values: [String]
+
+        public init(key: String, values: [String]) {
+            self.key = key
+            self.values = values
+        }
+    }
+
+    public init(name: String, operatingSystem: String, description: String? = nil, approvalRules: [Rule]? = nil, globalFilters: [Filter]? = nil,
+                approvedPatches: [String]? = nil, approvedPatchesComplianceLevel: String? = nil, approvedPatchesEnableNonSecurity: Bool? = nil,
+                rejectedPatches: [String]? = nil, rejectedPatchesAction: String? = nil) {
+        self.name = name
+        self.operatingSystem = operatingSystem
+        self.description = description
+        self.approvalRules = approvalRules
+        self.globalFilters = globalFilters
+        self.approvedPatches = approvedPatches
+        self.approvedPatchesComplianceLevel = approvedPatchesComplianceLevel
+        self.approvedPatchesEnableNonSecurity = approvedPatchesEnableNonSecurity
+        self.rejectedPatches = rejectedPatches
+        self.rejectedPatchesAction = rejectedPatchesAction
+    }
+}
+
+/// A baseline as the API shows it.
+public struct BaselineInfo: Codable, Sendable, Equatable {
+    public var baselineId: String
+    public var name: String
+    public var operatingSystem: String
+    public var description: String?
+    public var approvalRules: [BaselineRequest.Rule]
+    public var globalFilters: [BaselineRequest.Filter]
+    public var approvedPatches: [String]
+    public var approvedPatchesComplianceLevel: String
+    public var approvedPatchesEnableNonSecurity: Bool
+    public var rejectedPatches: [String]
+    public var rejectedPatchesAction: String
+    /// One of the read-only baselines every controller has.
+    public var predefined: Bool
+    /// The baseline used for its operating system when a patch group names none.
+    public var defaultBaseline: Bool
+    public var patchGroups: [String]
+    public var createdAt: Date?
+    public var updatedAt: Date?
+
+    public init(_ baseline: PatchBaseline, description: String?, predefined: Bool, defaultBaseline: Bool, patchGroups: [String], createdAt: Date?, updatedAt: Date?) {
+        baselineId = baseline.id
+        name = baseline.name
+        operatingSystem = baseline.operatingSystem.rawValue
+        self.description = description
+        approvalRules = baseline.approvalRules.map { rule in
+            BaselineRequest.Rule(filters: rule.filters.map { BaselineRequest.Filter(key: $0.key.rawValue, values: $0.values) },
+                                 complianceLevel: rule.complianceLevel.rawValue, enableNonSecurity: rule.enableNonSecurity, approveAfterDays: rule.approveAfterDays)
+        }
+        globalFilters = baseline.globalFilters.map { BaselineRequest.Filter(key: $0.key.rawValue, values: $0.values) }
+        approvedPatches = baseline.approvedPatches.map(\.description)
+        approvedPatchesComplianceLevel = baseline.approvedPatchesComplianceLevel.rawValue
+        approvedPatchesEnableNonSecurity = baseline.approvedPatchesEnableNonSecurity
+        rejectedPatches = baseline.rejectedPatches.map(\.description)
+        rejectedPatchesAction = baseline.rejectedPatchesAction.rawValue
+        self.predefined = predefined
+        self.defaultBaseline = defaultBaseline
+        self.patchGroups = patchGroups
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+    }
+}
+
+/// `POST /v1/baselines/{id}/patch-groups`.
+public struct PatchGroupRequest: Codable, Sendable, Equatable {
+    public var patchGroup: String
+
+    public init(patchGroup: String) {
+        self.patchGroup = patchGroup
+    }
+}
+
+/// A patch group's baseline for one operating system.
+public struct PatchGroupInfo: Codable, Sendable, Equatable {
+    public var patchGroup: String
+    public var operatingSystem: String
+    public var baselineId: String
+
+    public init(patchGroup: String, operatingSystem: String, baselineId: String) {
+        self.patchGroup = patchGroup
+        self.operatingSystem = operatingSystem
+        self.baselineId = baselineId
+    }
+}
