@@ -190,7 +190,7 @@ let package = Package(
         ),
         .testTarget(
             name: "AgentTests",
-            dependencies: ["Agent", "TenderWire", "TenderPatching", .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log")]
+            dependencies: ["Agent", "TenderWire", "TenderPatching", "PatchSandbox", .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log")]
         ),
         // A real controller and a real agent in one process, for what needs code on
         // both sides (an extra step action with its runner).
@@ -206,9 +206,17 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Debian package roots and local archives built in temp directories, for the
+        // patch tests of the agent and of the whole product.
+        .target(
+            name: "PatchSandbox",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            path: "Tests/PatchSandbox"
+        ),
         .testTarget(
             name: "EndToEndTests",
             dependencies: [
+                "PatchSandbox",
                 .target(name: "tender-controller"),
                 .target(name: "tender-agent"),
                 .target(name: "tender"),

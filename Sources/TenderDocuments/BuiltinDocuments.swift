@@ -84,6 +84,10 @@ public enum BuiltinDocuments {
             description: RebootIfNeeded reboots after an install that needs it; NoReboot never reboots
             allowedValues: [RebootIfNeeded, NoReboot]
             default: RebootIfNeeded
+          installOverrideList:
+            type: StringList
+            description: packages (NAME or NAME=VERSION) to install instead of what the baseline approves; rejected packages are never installed
+            default: []
         mainSteps:
           - action: tender:runPatchBaseline
             name: PatchLinux
@@ -92,6 +96,7 @@ public enum BuiltinDocuments {
             inputs:
               operation: '{{ operation }}'
               rebootOption: '{{ rebootOption }}'
+              installOverrideList: '{{ installOverrideList }}'
 
         """
 }

@@ -119,7 +119,7 @@ struct Run: AsyncParsableCommand {
         let runner = AgentRunner(state: AgentStateDirectory(stateDir), logger: LogSetup.logger("tender-agent", level: level),
                                  maxConcurrentInvocations: maxConcurrentInvocations,
                                  rebootCommand: rebootCommand.split(separator: " ").map(String.init),
-                                 runners: .standard(packageRoot: packageRoot))
+                                 runners: .standard(packageRoot: packageRoot), packageRoot: packageRoot)
         let (signals, sources) = SignalHandling.install()
         defer { withExtendedLifetime(sources) {} }
         do {

@@ -75,7 +75,9 @@ struct BuiltinDocumentsTests {
         let steps = try document.resolvedSteps(parameters: ["operation": .string("Install"), "rebootOption": .string("NoReboot")])
         #expect(steps.map(\.name) == ["PatchLinux"])
         #expect(steps[0].kind == .runPatchBaseline && steps[0].precondition == .linux)
-        #expect(steps[0].inputs == ["operation": "Install", "rebootOption": "NoReboot"])
+        #expect(steps[0].inputs == ["operation": "Install", "rebootOption": "NoReboot", "installOverrideList": []])
+        let listed = try document.resolvedSteps(parameters: ["operation": .string("Install"), "installOverrideList": .list(["curl", "libssl3=3.0.11-1"])])
+        #expect(listed[0].inputs["installOverrideList"] == ["curl", "libssl3=3.0.11-1"])
         #expect(throws: TenderError.self) { try document.resolvedSteps(parameters: ["operation": .string("Upgrade")]) }
         #expect(throws: TenderError.self) { try document.resolvedSteps(parameters: [:]) }
     }

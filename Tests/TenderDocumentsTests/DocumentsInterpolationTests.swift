@@ -119,7 +119,7 @@ struct DocumentsInterpolationTests {
 
         let patch = try BuiltinDocuments.runPatchBaseline.resolvedSteps(parameters: ["operation": .string("Scan")])[0]
         let text = String(decoding: try JSON.encoder().encode(patch), as: UTF8.self)
-        #expect(text == #"{"action":"tender:runPatchBaseline","finallyStep":false,"inputs":{"operation":"Scan","rebootOption":"RebootIfNeeded"},"name":"PatchLinux","precondition":{"StringEquals":["platformType","Linux"]}}"#)
+        #expect(text == #"{"action":"tender:runPatchBaseline","finallyStep":false,"inputs":{"installOverrideList":[],"operation":"Scan","rebootOption":"RebootIfNeeded"},"name":"PatchLinux","precondition":{"StringEquals":["platformType","Linux"]}}"#)
     }
 
     @Test func malformedShellInputsFromTheWireAreRefused() {

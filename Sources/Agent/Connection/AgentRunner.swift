@@ -40,6 +40,8 @@ public final class AgentRunner: Sendable {
     let rebootCommand: [String]
     /// Who runs each step action.
     let runners: StepRunners
+    /// The root patch runs act on, whose system the hello reports.
+    let packageRoot: String
     private let codec = ChannelCodec()
     /// When the outstanding renewal request was sent, if one is.
     private let renewalRequested = NIOLockedValueBox<ContinuousClock.Instant?>(nil)
@@ -49,7 +51,8 @@ public final class AgentRunner: Sendable {
 
     public init(state: AgentStateDirectory, logger: Logger, backoffBase: Double = Backoff.defaultBase, backoffCap: Double = Backoff.defaultCap,
                 maxConcurrentInvocations: Int = AgentWorker.defaultMaxConcurrent,
-                rebootCommand: [String] = AgentWorker.defaultRebootCommand, runners: StepRunners = .standard) {
+                rebootCommand: [String] = AgentWorker.defaultRebootCommand, runners: StepRunners = .standard, packageRoot: String = "/") {
+        self.packageRoot = packageRoot
         self.rebootCommand = rebootCommand
         self.runners = runners
         self.state = state
@@ -150,8 +153,9 @@ public final class AgentRunner: Sendable {
     /// Hello, welcome, then frames until the channel ends (always by throwing).
     private func converse(_ ws: NIOAsyncChannel<WebSocketFrame, WebSocketFrame>, identity: AgentIdentity, worker: AgentWorker, logger: Logger) async throws {
         try await ws.executeThenClose { inbound, outbound in
-            let host = HostInfo.current()
-            let hello = Hello(protocolVersions: ChannelProtocol.supportedVersions, agentVersion: TenderVersion.current, platformName: host.platformName, platformVersion: host.platformVersion, hostname: host.hostname, ipAddresses: host.ipAddresses)
+            let host = HostInfo.current(packageRoot: packageRoot)
+            let hello = Hello(protocolVersions: ChannelProtocol.supportedVersions, agentVersion: TenderVersion.current, platformName: host.platformName, platformVersion: host.platformVersion,
+                              hostname: host.hostname, ipAddresses: host.ipAddresses, platformId: host.platformID, platformIdLike: host.platformIDLike)
             try await send(.hello(hello), outbound)
             var iterator = inbound.makeAsyncIterator()
             let welcome = try await awaitWelcome(&iterator, identity: identity)

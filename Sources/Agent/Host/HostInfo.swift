@@ -13,14 +13,23 @@ public struct HostInfo: Sendable, Equatable {
     public var platformVersion: String
     public var hostname: String
     public var ipAddresses: [String]
+    /// `ID` and `ID_LIKE` of the package root's os-release (`tender-agent run
+    /// --package-root`): the system patch runs act on.
+    public var platformID: String? = nil
+    public var platformIDLike: String? = nil
 
-    public static func current(osReleasePath: String = "/etc/os-release") -> HostInfo {
+    /// - Parameter packageRoot: the root patch runs act on; its os-release gives `platformID`.
+    public static func current(osReleasePath: String = "/etc/os-release", packageRoot: String = "/") -> HostInfo {
         let release = (try? String(contentsOfFile: osReleasePath, encoding: .utf8)).map(parseOSRelease) ?? [:]
+        let rootRelease = packageRoot == "/" ? release
+            : ["/etc/os-release", "/usr/lib/os-release"].lazy.compactMap { try? String(contentsOfFile: packageRoot + $0, encoding: .utf8) }.first.map(parseOSRelease) ?? [:]
         return HostInfo(
             platformName: release["NAME"] ?? "Linux",
             platformVersion: release["VERSION_ID"] ?? release["VERSION"] ?? "unknown",
             hostname: ProcessInfo.processInfo.hostName,
-            ipAddresses: addresses()
+            ipAddresses: addresses(),
+            platformID: rootRelease["ID"],
+            platformIDLike: rootRelease["ID_LIKE"]
         )
     }
 

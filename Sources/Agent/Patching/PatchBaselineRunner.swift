@@ -111,6 +111,10 @@ struct PatchRunInputs: Sendable {
     }
 
     init(_ inputs: DocumentValue) throws {
+        // The controller could not resolve a baseline for this instance and says why.
+        if let reason = inputs["unresolved"]?.stringValue {
+            throw PatchRunError(.unsupportedSystem, reason)
+        }
         guard let operationText = inputs["operation"]?.stringValue, let operation = PatchOperation(rawValue: operationText) else {
             throw PatchRunError(.badInputs, "inputs.operation must be Scan or Install")
         }
@@ -126,7 +130,7 @@ struct PatchRunInputs: Sendable {
             throw PatchRunError(.badInputs, "baseline \(baseline.id) is not usable: " + problems.map(\.description).joined(separator: "; "))
         }
         var overrideList: [PackageSpec]?
-        if let list = inputs["installOverrideList"]?.listValue {
+        if let list = inputs["installOverrideList"]?.listValue, !list.isEmpty {
             var problems: [DocumentProblem] = []
             overrideList = list.enumerated().compactMap { index, value in
                 PackageSpec.parse(value.stringValue ?? "", path: "inputs.installOverrideList[\(index)]", problems: &problems)

@@ -285,8 +285,15 @@ final class AgentSessionHandler: FleetEventSubscriber {
             DisplayText.clean(text, limit: 255)
         }
         let ip = hello.ipAddresses.lazy.compactMap { (try? SocketAddress(ipAddress: $0, port: 0))?.ipAddress }.first ?? peer
+        // os-release ids are lower-case letters, digits, . _ -; anything else is not one.
+        func identifiers(_ text: String?) -> String? {
+            guard let text, !text.isEmpty, text.utf8.count <= 128,
+                  text.utf8.allSatisfy({ ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || [0x2E, 0x5F, 0x2D, 0x20].contains($0) }) else { return nil }
+            return text
+        }
         return AgentReport(agentVersion: clean(hello.agentVersion), platformName: clean(hello.platformName),
-                           platformVersion: clean(hello.platformVersion), hostname: clean(hello.hostname), ipAddress: ip)
+                           platformVersion: clean(hello.platformVersion), hostname: clean(hello.hostname), ipAddress: ip,
+                           platformID: identifiers(hello.platformId), platformIDLike: identifiers(hello.platformIdLike))
     }
 
     static func describe(_ error: NIOWebSocketError) -> String {

@@ -10,8 +10,11 @@ public struct CommandService: Sendable {
     let documents: DocumentService
     let dispatcher: Dispatcher
     let outputs: OutputStore
+    /// Per-instance steps for patch runs (nil: documents with a patch step are refused).
+    let patchRuns: PatchRunVariants?
 
-    init(store: any CommandStore & InstanceStore, documents: DocumentService, dispatcher: Dispatcher, outputs: OutputStore) {
+    init(store: any CommandStore & InstanceStore, documents: DocumentService, dispatcher: Dispatcher, outputs: OutputStore, patchRuns: PatchRunVariants? = nil) {
+        self.patchRuns = patchRuns
         self.store = store
         self.documents = documents
         self.dispatcher = dispatcher
@@ -37,6 +40,13 @@ public struct CommandService: Sendable {
             throw TenderError.validation("no registered instance matches the targets \(request.targets.joined(separator: " "))")
         }
 
+        // A patch run: each instance gets the baseline resolved for it, as a step variant.
+        var assignment: PatchRunVariants.Assignment?
+        if PatchRunVariants.applies(to: steps) {
+            guard let patchRuns else { throw TenderError(.unavailable, "patch runs are not available on this controller") }
+            assignment = try await patchRuns.assign(steps, to: instances)
+        }
+
         let id = UUID().uuidString.lowercased()
         let encoder = JSON.encoder()
         let command = CommandRecord(
@@ -45,10 +55,16 @@ public struct CommandService: Sendable {
             targetsJSON: String(decoding: try encoder.encode(request.targets), as: UTF8.self),
             stepsJSON: String(decoding: try encoder.encode(steps), as: UTF8.self),
             maxConcurrency: concurrency, maxErrors: maxErrors, deliveryTimeoutSeconds: timeout,
-            comment: request.comment, createdAt: now, createdBy: tokenID, targetCount: instances.count
+            comment: request.comment, createdAt: now, createdBy: tokenID, targetCount: instances.count,
+            variantsJSON: try assignment.map { String(decoding: try encoder.encode($0.variants), as: UTF8.self) }
         )
         try RunMessageTemplate.checkFits(command, steps: steps)
-        let invocations = instances.enumerated().map { InvocationRecord(commandID: id, instanceID: $1.id, position: $0, updatedAt: now) }
+        for (name, variantSteps) in assignment?.variants ?? [:] {
+            try RunMessageTemplate.checkFits(command, steps: variantSteps, variant: name)
+        }
+        let invocations = instances.enumerated().map {
+            InvocationRecord(commandID: id, instanceID: $1.id, position: $0, updatedAt: now, variant: assignment?.variantOf[$1.id])
+        }
         try await store.insertCommand(command, invocations: invocations)
         await dispatcher.kick(commandID: id, now: now)
         // The summary only, as SSM's SendCommand answers: listing ten thousand fresh

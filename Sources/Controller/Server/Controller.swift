@@ -99,13 +99,15 @@ public struct Controller: Sendable {
         let presence = PresenceMonitor(registry: registry, store: store, events: events, heartbeatTimeout: .milliseconds(Int64(configuration.heartbeatTimeout * 1000)),
                                        deregistrationCheckInterval: .milliseconds(Int64(configuration.deregistrationCheckInterval * 1000)), logger: logger.with(label: "presence"))
 
+        let baselines = BaselineService(store: store)
         let api = OperatorAPI(
             activations: ActivationService(store: store, caFingerprint: ca.fingerprint),
             instances: InstanceService(store: store, registry: registry, events: events),
             tokens: tokens,
             documents: documents,
-            commands: CommandService(store: store, documents: documents, dispatcher: dispatcher, outputs: outputs),
-            baselines: BaselineService(store: store),
+            commands: CommandService(store: store, documents: documents, dispatcher: dispatcher, outputs: outputs,
+                                     patchRuns: PatchRunVariants(baselines: baselines)),
+            baselines: baselines,
             logger: logger.with(label: "api")
         )
         let apiPort = AsyncStream.makeStream(of: Int.self)

@@ -197,5 +197,10 @@ enum Migrations {
             )
             """,
         ]),
+        Migration(version: 10, name: "patch platform", statements: [
+            // os-release ID and ID_LIKE of the system the agent patches (its package root).
+            "ALTER TABLE instances ADD COLUMN platform_id TEXT",
+            "ALTER TABLE instances ADD COLUMN platform_id_like TEXT",
+        ]),
     ]
 }

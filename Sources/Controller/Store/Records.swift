@@ -56,8 +56,13 @@ public struct InstanceRecord: Sendable, Equatable {
     public var hostname: String?
     public var ipAddress: String?
     public var tags: [String: String]
+    /// os-release `ID` and `ID_LIKE` of the system its agent patches (nil: not reported).
+    public var platformID: String?
+    public var platformIDLike: String?
 
-    public init(id: String, name: String, activationID: String, registeredAt: Date, state: InstanceState = .active, deregisteredAt: Date? = nil, certificateSerial: String, previousCertificateSerial: String? = nil, certificateNotAfter: Date, pingStatus: PingStatus = .connectionLost, lastPingAt: Date? = nil, agentVersion: String? = nil, platformName: String? = nil, platformVersion: String? = nil, hostname: String? = nil, ipAddress: String? = nil, tags: [String: String] = [:]) {
+    public init(id: String, name: String, activationID: String, registeredAt: Date, state: InstanceState = .active, deregisteredAt: Date? = nil, certificateSerial: String, previousCertificateSerial: String? = nil, certificateNotAfter: Date, pingStatus: PingStatus = .connectionLost, lastPingAt: Date? = nil, agentVersion: String? = nil, platformName: String? = nil, platformVersion: String? = nil, hostname: String? = nil, ipAddress: String? = nil, tags: [String: String] = [:], platformID: String? = nil, platformIDLike: String? = nil) {
+        self.platformID = platformID
+        self.platformIDLike = platformIDLike
         self.id = id
         self.name = name
         self.activationID = activationID
@@ -85,8 +90,13 @@ public struct AgentReport: Sendable, Equatable {
     public var platformVersion: String
     public var hostname: String
     public var ipAddress: String?
+    /// os-release `ID` and `ID_LIKE` of the system the agent patches.
+    public var platformID: String?
+    public var platformIDLike: String?
 
-    public init(agentVersion: String, platformName: String, platformVersion: String, hostname: String, ipAddress: String?) {
+    public init(agentVersion: String, platformName: String, platformVersion: String, hostname: String, ipAddress: String?, platformID: String? = nil, platformIDLike: String? = nil) {
+        self.platformID = platformID
+        self.platformIDLike = platformIDLike
         self.agentVersion = agentVersion
         self.platformName = platformName
         self.platformVersion = platformVersion

@@ -122,6 +122,7 @@ extension SQLStore: InstanceStore {
                 try await db.raw("""
                     UPDATE instances SET agent_version = \(bind: report.agentVersion), platform_name = \(bind: report.platformName),
                         platform_version = \(bind: report.platformVersion), hostname = \(bind: report.hostname), ip_address = \(bind: report.ipAddress),
+                        platform_id = \(bind: report.platformID), platform_id_like = \(bind: report.platformIDLike),
                         ping_status = \(bind: PingStatus.online.rawValue), last_ping_at = \(bind: Millis.from(at))
                     WHERE id = \(bind: instanceID) AND state = 'active'
                     """).run()
@@ -193,7 +194,9 @@ extension SQLStore: InstanceStore {
             platformName: try row.decode(column: "platform_name", as: String?.self),
             platformVersion: try row.decode(column: "platform_version", as: String?.self),
             hostname: try row.decode(column: "hostname", as: String?.self),
-            ipAddress: try row.decode(column: "ip_address", as: String?.self)
+            ipAddress: try row.decode(column: "ip_address", as: String?.self),
+            platformID: try row.decode(column: "platform_id", as: String?.self),
+            platformIDLike: try row.decode(column: "platform_id_like", as: String?.self)
         )
     }
 }

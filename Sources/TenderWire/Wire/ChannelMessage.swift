@@ -26,8 +26,16 @@ public struct Hello: Codable, Sendable, Equatable {
     public var platformVersion: String
     public var hostname: String
     public var ipAddresses: [String]
+    /// The `/etc/os-release` `ID` and `ID_LIKE` of the system patch runs act on (the
+    /// package root), which decides the instance's patch baseline. Absent from
+    /// agents older than patching; controllers older than it ignore them.
+    public var platformId: String?
+    public var platformIdLike: String?
 
-    public init(protocolVersions: [Int], agentVersion: String, platformName: String, platformVersion: String, hostname: String, ipAddresses: [String]) {
+    public init(protocolVersions: [Int], agentVersion: String, platformName: String, platformVersion: String, hostname: String, ipAddresses: [String],
+                platformId: String? = nil, platformIdLike: String? = nil) {
+        self.platformId = platformId
+        self.platformIdLike = platformIdLike
         self.protocolVersions = protocolVersions
         self.agentVersion = agentVersion
         self.platformName = platformName

@@ -1,4 +1,5 @@
 import Foundation
+import PatchSandbox
 import Testing
 import TenderPatching
 import TenderWire

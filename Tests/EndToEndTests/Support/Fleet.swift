@@ -261,8 +261,8 @@ extension Sandbox {
     }
 
     /// `tender-agent run --state-dir DIR` in the background.
-    func startAgent(_ agent: AgentHandle, label: String? = nil) throws -> ManagedProcess {
-        try launch(label ?? "agent-\(agent.label)", binary: "tender-agent", ["run", "--state-dir", agent.stateDir.path])
+    func startAgent(_ agent: AgentHandle, label: String? = nil, extraArguments: [String] = []) throws -> ManagedProcess {
+        try launch(label ?? "agent-\(agent.label)", binary: "tender-agent", ["run", "--state-dir", agent.stateDir.path] + extraArguments)
     }
 
     func agentStatus(_ agent: AgentHandle) async throws -> AgentStatusOutput {

@@ -1,16 +1,17 @@
 import Crypto
 import Foundation
 
-/// A Debian system in a temp directory for patch tests: a package root with dpkg's
+/// A Debian system in a temp directory for patch tests (the agent's and the
+/// end-to-end ones): a package root with dpkg's
 /// database and its own apt sources, and local archives built here with `dpkg-deb`
 /// and `dpkg-scanpackages`. Patch runs act on it through `--package-root`; nothing
 /// outside the directory is read or changed.
-final class AptSandbox {
+public final class AptSandbox {
     /// The archives a package can be published in, as Debian names them.
-    enum Archive: String, CaseIterable {
+    public enum Archive: String, CaseIterable, Sendable {
         case base, security, updates
 
-        var suite: String {
+        public var suite: String {
             switch self {
             case .base: "bookworm"
             case .security: "bookworm-security"
@@ -18,15 +19,15 @@ final class AptSandbox {
             }
         }
 
-        var label: String { self == .security ? "Debian-Security" : "Debian" }
+        public var label: String { self == .security ? "Debian-Security" : "Debian" }
     }
 
-    let directory: URL
-    var root: URL { directory.appendingPathComponent("root") }
-    var repos: URL { directory.appendingPathComponent("repos") }
+    public let directory: URL
+    public var root: URL { directory.appendingPathComponent("root") }
+    public var repos: URL { directory.appendingPathComponent("repos") }
     private var built: URL { directory.appendingPathComponent("build") }
 
-    init() throws {
+    public init() throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("tender-apt-\(UUID().uuidString.prefix(8))")
         for path in ["root/etc/apt/sources.list.d", "root/etc/apt/apt.conf.d", "root/etc/apt/preferences.d", "root/var/lib/dpkg/updates",
                      "root/var/lib/dpkg/info", "root/var/lib/apt/lists/partial", "root/var/cache/apt/archives/partial", "root/var/log/apt", "root/run"]
@@ -45,7 +46,7 @@ final class AptSandbox {
 
     /// Builds a package into `archive` and returns its `.deb`.
     @discardableResult
-    func add(_ name: String, _ version: String, to archive: Archive, priority: String = "optional", section: String = "misc", depends: String? = nil) throws -> URL {
+    public func add(_ name: String, _ version: String, to archive: Archive, priority: String = "optional", section: String = "misc", depends: String? = nil) throws -> URL {
         let tree = built.appendingPathComponent("\(name)_\(version)")
         try FileManager.default.createDirectory(at: tree.appendingPathComponent("DEBIAN"), withIntermediateDirectories: true)
         try FileManager.default.createDirectory(at: tree.appendingPathComponent("usr/share/\(name)"), withIntermediateDirectories: true)
@@ -61,7 +62,7 @@ final class AptSandbox {
 
     /// Writes each archive's `Packages` and a `Release` that names its suite and label
     /// (how apt tells a security archive) with the `Packages` checksum.
-    func publish() throws {
+    public func publish() throws {
         for archive in Archive.allCases {
             let dir = repos.appendingPathComponent(archive.rawValue)
             let packages = try Self.run("/usr/bin/dpkg-scanpackages", ["--multiversion", "."], in: dir)
@@ -82,17 +83,17 @@ final class AptSandbox {
     }
 
     /// Replaces an archive's `Packages` with text apt cannot use.
-    func corrupt(_ archive: Archive) throws {
+    public func corrupt(_ archive: Archive) throws {
         try "Package: broken\nVersion: \n\u{0}\u{1}garbage".write(to: repos.appendingPathComponent("\(archive.rawValue)/Packages"), atomically: true, encoding: .utf8)
     }
 
     /// Installs `debs` into the root with dpkg, as the system's starting state.
-    func install(_ debs: URL...) throws {
+    public func install(_ debs: URL...) throws {
         try Self.run("/usr/bin/dpkg", ["--root=\(root.path)", "--force-not-root", "-i"] + debs.map(\.path))
     }
 
     /// name → version of what the root has installed.
-    func installed() throws -> [String: String] {
+    public func installed() throws -> [String: String] {
         let text = try Self.run("/usr/bin/dpkg-query", ["--admindir=\(root.path)/var/lib/dpkg", "-W", "-f", "${Package} ${Version}\n"])
         var result: [String: String] = [:]
         for line in text.split(separator: "\n") {
@@ -103,7 +104,7 @@ final class AptSandbox {
     }
 
     @discardableResult
-    static func run(_ executable: String, _ arguments: [String], in directory: URL? = nil) throws -> String {
+    public static func run(_ executable: String, _ arguments: [String], in directory: URL? = nil) throws -> String {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
@@ -121,8 +122,8 @@ final class AptSandbox {
         return String(decoding: output, as: UTF8.self)
     }
 
-    struct SandboxError: Error, CustomStringConvertible {
-        var message: String
-        var description: String { message }
+    public struct SandboxError: Error, CustomStringConvertible {
+        public var message: String
+        public var description: String { message }
     }
 }

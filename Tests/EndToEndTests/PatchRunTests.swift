@@ -1,0 +1,96 @@
+import Foundation
+import PatchSandbox
+import Testing
+
+/// Patch runs end to end: a real controller, a real agent patching a sandbox root
+/// (`--package-root`) with real apt and dpkg, driven by `tender patch` and read
+/// back through `tender command show`.
+@Suite("E2E: patch runs")
+struct PatchRunTests {
+    struct Command: Decodable {
+        struct Invocation: Decodable {
+            struct Payload: Decodable {
+                struct Report: Decodable {
+                    struct Package: Decodable {
+                        let name: String
+                        let installedVersion: String?
+                        let availableVersion: String?
+                        let state: String
+                    }
+
+                    let operation: String
+                    let baselineId: String
+                    let patchGroup: String?
+                    let packages: [Package]
+                }
+
+                let step: String
+                let kind: String
+                let body: Report
+            }
+
+            let instanceId: String
+            let status: String
+            let stderr: String
+            let payloads: [Payload]?
+        }
+
+        let commandId: String
+        let status: String
+        let invocations: [Invocation]?
+    }
+
+    @Test("scan reports the missing security update, install puts it in, each instance with its patch group's baseline")
+    func scanThenInstall() async throws {
+        try await withSandbox("patch-runs") { sb in
+            let system = try AptSandbox()
+            let hello = try system.add("hello", "1.0", to: .base)
+            let tool = try system.add("tool", "1.0", to: .base, section: "admin")
+            try system.add("hello", "1.1", to: .security)
+            try system.add("tool", "2.0", to: .security, section: "admin")
+            try system.publish()
+            try system.install(hello, tool)
+
+            let controller = try await sb.startController()
+            let activation = try await sb.createActivation(controller, limit: 1)
+            let agent = try await sb.registerAgent("patched", with: controller, activation: activation)
+            _ = try sb.startAgent(agent, extraArguments: ["--package-root", system.root.path])
+            _ = try await sb.waitFor("Online", [agent.instanceID], on: controller, timeout: .seconds(30))
+
+            // The instance's patch group rejects tool: its baseline, not the default, is sent.
+            let baseline = try await sb.tenderJSON(controller, ["baseline", "create", "--name", "web", "--os", "DEBIAN", "--rejected", "tool"], as: BaselineID.self)
+            #expect(try await sb.tender(controller, ["baseline", "register-patch-group", baseline.baselineId, "--patch-group", "web-servers"]).exitCode == 0)
+            #expect(try await sb.tender(controller, ["instance", "tag", agent.instanceID, "Patch Group=web-servers"]).exitCode == 0)
+
+            let scan = try await sb.tender(controller, ["patch", "scan", "--target", "ids=\(agent.instanceID)", "--wait"])
+            #expect(scan.exitCode == 0, "\(scan)")
+            let scanned = try await Self.show(sb, controller, scan)
+            let scanReport = try #require(scanned.invocations?.first?.payloads?.first, "\(scanned)")
+            #expect(scanReport.kind == "tender.patch/1")
+            #expect(scanReport.body.operation == "Scan")
+            #expect(scanReport.body.baselineId == baseline.baselineId)
+            #expect(scanReport.body.patchGroup == "web-servers")
+            #expect(scanReport.body.packages.first { $0.name == "hello" }?.state == "MISSING")
+            #expect(scanReport.body.packages.first { $0.name == "tool" }?.state == "INSTALLED_REJECTED")
+            #expect(try system.installed() == ["hello": "1.0", "tool": "1.0"], "a scan changes nothing")
+
+            let install = try await sb.tender(controller, ["patch", "install", "--target", "ids=\(agent.instanceID)", "--reboot", "NoReboot", "--wait"])
+            #expect(install.exitCode == 0, "\(install)")
+            let installed = try await Self.show(sb, controller, install)
+            let installReport = try #require(installed.invocations?.first?.payloads?.first, "\(installed)")
+            #expect(installReport.body.packages.first { $0.name == "hello" }?.state == "INSTALLED")
+            #expect(try system.installed() == ["hello": "1.1", "tool": "1.0"], "the rejected package's security update is not installed")
+        }
+    }
+
+    struct BaselineID: Decodable {
+        let baselineId: String
+    }
+
+    static func show(_ sb: Sandbox, _ controller: ControllerHandle, _ waited: CommandResult) async throws -> Command {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        let first = try decoder.decode(Command.self, from: Data(waited.stdout.utf8))
+        return try await sb.tenderJSON(controller, ["command", "show", first.commandId], as: Command.self)
+    }
+}
