@@ -10,7 +10,7 @@ struct Tender: AsyncParsableCommand {
         commandName: "tender",
         abstract: "Operate a Tender fleet: activations, instances, documents, tokens.",
         version: TenderVersion.current,
-        subcommands: [ActivationCommand.self, InstanceCommand.self, DocumentCommand.self, CommandCommand.self, BaselineCommand.self, PatchCommand.self, TokenCommand.self]
+        subcommands: [ActivationCommand.self, InstanceCommand.self, DocumentCommand.self, CommandCommand.self, BaselineCommand.self, PatchCommand.self, ComplianceCommand.self, TokenCommand.self]
     )
 
     /// Global options may come before the subcommand (`tender --token T instance list`);

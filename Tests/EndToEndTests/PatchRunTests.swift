@@ -80,7 +80,49 @@ struct PatchRunTests {
             let installReport = try #require(installed.invocations?.first?.payloads?.first, "\(installed)")
             #expect(installReport.body.packages.first { $0.name == "hello" }?.state == "INSTALLED")
             #expect(try system.installed() == ["hello": "1.1", "tool": "1.0"], "the rejected package's security update is not installed")
+
+            // Compliance: the latest report, with its packages and the operations so far.
+            let list = try await sb.tenderJSON(controller, ["compliance", "list"], as: [Compliance].self)
+            #expect(list.map(\.instanceId) == [agent.instanceID])
+            #expect(list.first?.compliant == false, "tool is installed and rejected")
+            #expect(list.first?.installedRejectedCount == 1 && list.first?.missingCount == 0 && list.first?.lastOperation == "Install")
+            let detail = try await sb.tenderJSON(controller, ["compliance", "show", agent.instanceID], as: Compliance.self)
+            #expect(detail.patches?.first { $0.name == "hello" }?.state == "INSTALLED")
+            #expect(detail.history?.map(\.operation) == ["Install", "Scan"])
+            #expect(detail.commandId == installed.commandId)
+
+            // A repository apt cannot read: the run fails with apt's message, and the
+            // last good compliance stays.
+            try system.corrupt(.security)
+            let broken = try await sb.tender(controller, ["patch", "scan", "--target", "ids=\(agent.instanceID)", "--wait"])
+            #expect(broken.exitCode == 1, "\(broken)")
+            let failed = try await Self.show(sb, controller, broken)
+            #expect(failed.invocations?.first?.status == "Failed")
+            #expect(failed.invocations?.first?.stderr.contains("apt-get update failed") == true, "\(failed.invocations?.first?.stderr ?? "")")
+            let after = try await sb.tenderJSON(controller, ["compliance", "show", agent.instanceID], as: Compliance.self)
+            #expect(after.commandId == installed.commandId)
+            #expect(after.history?.count == 2)
         }
+    }
+
+    struct Compliance: Decodable {
+        struct Package: Decodable {
+            let name: String
+            let state: String
+        }
+
+        struct Operation: Decodable {
+            let operation: String
+        }
+
+        let instanceId: String
+        let compliant: Bool
+        let missingCount: Int
+        let installedRejectedCount: Int
+        let lastOperation: String
+        let commandId: String
+        let patches: [Package]?
+        let history: [Operation]?
     }
 
     struct BaselineID: Decodable {

@@ -18,6 +18,7 @@ struct OperatorAPI: Sendable {
     let documents: DocumentService
     let commands: CommandService?
     let baselines: BaselineService
+    let compliance: ComplianceService
     let logger: Logger
 
     /// Every route, each capability's own list after the core ones.

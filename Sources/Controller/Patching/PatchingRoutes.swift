@@ -1,8 +1,8 @@
 import TenderAPI
 import TenderWire
 
-/// The Patch Manager's part of the operator API: baselines, their defaults and
-/// patch groups.
+/// The Patch Manager's part of the operator API: baselines, their defaults,
+/// patch groups and compliance.
 extension OperatorAPI {
     var patchingRoutes: [APIRoute] {
         [
@@ -34,6 +34,12 @@ extension OperatorAPI {
             },
             APIRoute(method: .get, path: "/v1/patch-groups", role: .readOnly) { _ in
                 .json(.ok, try await baselines.patchGroups())
+            },
+            APIRoute(method: .get, path: "/v1/compliance", role: .readOnly) { _ in
+                .json(.ok, try await compliance.list())
+            },
+            APIRoute(method: .get, path: "/v1/compliance/{instanceId}", role: .readOnly) { call in
+                .json(.ok, try await compliance.show(try call.parameter("instanceId")))
             },
         ]
     }

@@ -22,7 +22,11 @@ struct InvocationReports: Sendable {
     /// Warnings about what one agent sends, at most once per reason every 10 s.
     let logThrottle = LogThrottle()
 
-    init(store: any CommandStore, outputs: OutputStore, dispatcher: Dispatcher, logger: Logger) {
+    /// Who keeps what results' payloads report (a patch report: the compliance).
+    let sinks: ResultPayloadSinks
+
+    init(store: any CommandStore, outputs: OutputStore, dispatcher: Dispatcher, logger: Logger, sinks: ResultPayloadSinks = .none) {
+        self.sinks = sinks
         self.store = store
         self.outputs = outputs
         self.dispatcher = dispatcher
@@ -219,6 +223,11 @@ struct InvocationReports: Sendable {
                     logger.notice("dropped a late result: the invocation had already ended", metadata: [
                         "invocation": "\(result.invocationId)", "stored": "\(current.status.rawValue)/\(current.statusDetails)", "reported": "\(result.status.rawValue)"])
                 }
+            }
+            // Kept by their capability before the agent hears the result is stored: a crash
+            // in between means the agent sends it again, and sinks are idempotent.
+            if let payloads, !payloads.isEmpty {
+                try await sinks.record(payloads, commandID: commandID, instanceID: instanceID, endedAt: result.endedAt)
             }
             outputRounds.forget(result.invocationId)
             return .stored

@@ -6,6 +6,7 @@ import NIOCore
 import NIOPosix
 import NIOSSL
 import ServiceLifecycle
+import TenderPatching
 import TenderWire
 
 /// A running controller: wires the store, the CA, the agents' gateway and the
@@ -86,7 +87,9 @@ public struct Controller: Sendable {
         let endpoints = AgentHTTPEndpoints(registration: registration, caPEM: try CertificateTools.pem(ca.certificate), logger: logger.with(label: "gateway"))
         let dispatcher = Dispatcher(store: store, registry: registry, executionMargin: configuration.executionDeadlineMargin, cancelGrace: configuration.cancelGrace, logger: logger.with(label: "dispatcher"))
         let outputs = OutputStore(dataDirectory: dataDir.url, maxStreamBytes: configuration.maxOutputBytes)
-        let reports = InvocationReports(store: store, outputs: outputs, dispatcher: dispatcher, logger: logger.with(label: "dispatcher"))
+        let compliance = ComplianceService(store: store)
+        let reports = InvocationReports(store: store, outputs: outputs, dispatcher: dispatcher, logger: logger.with(label: "dispatcher"),
+                                        sinks: ResultPayloadSinks.none.adding(PatchReport.kind, compliance))
         // Agents coming, going and deregistered: the gateway closes a deregistered
         // agent's channel first, then the dispatcher ends its invocations.
         let events = FleetEvents()
@@ -108,6 +111,7 @@ public struct Controller: Sendable {
             commands: CommandService(store: store, documents: documents, dispatcher: dispatcher, outputs: outputs,
                                      patchRuns: PatchRunVariants(baselines: baselines)),
             baselines: baselines,
+            compliance: compliance,
             logger: logger.with(label: "api")
         )
         let apiPort = AsyncStream.makeStream(of: Int.self)

@@ -202,5 +202,41 @@ enum Migrations {
             "ALTER TABLE instances ADD COLUMN platform_id TEXT",
             "ALTER TABLE instances ADD COLUMN platform_id_like TEXT",
         ]),
+        Migration(version: 11, name: "compliance", statements: [
+            // Each instance's latest patch report; the whole report is report_json.
+            """
+            CREATE TABLE compliance (
+                instance_id TEXT PRIMARY KEY,
+                command_id TEXT NOT NULL,
+                baseline_id TEXT NOT NULL,
+                patch_group TEXT,
+                operating_system TEXT NOT NULL,
+                operation TEXT NOT NULL,
+                operation_at BIGINT NOT NULL,
+                compliant BIGINT NOT NULL,
+                installed_count BIGINT NOT NULL,
+                installed_other_count BIGINT NOT NULL,
+                installed_pending_reboot_count BIGINT NOT NULL,
+                installed_rejected_count BIGINT NOT NULL,
+                missing_count BIGINT NOT NULL,
+                failed_count BIGINT NOT NULL,
+                not_applicable_count BIGINT NOT NULL,
+                report_json TEXT NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE compliance_history (
+                instance_id TEXT NOT NULL,
+                command_id TEXT NOT NULL,
+                baseline_id TEXT NOT NULL,
+                operation TEXT NOT NULL,
+                operation_at BIGINT NOT NULL,
+                compliant BIGINT NOT NULL,
+                missing_count BIGINT NOT NULL,
+                failed_count BIGINT NOT NULL,
+                PRIMARY KEY (instance_id, command_id)
+            )
+            """,
+        ]),
     ]
 }

@@ -123,3 +123,106 @@ public struct PatchGroupInfo: Codable, Sendable, Equatable {
         self.baselineId = baselineId
     }
 }
+
+/// An instance's compliance (`tender compliance list`).
+public struct ComplianceInfo: Codable, Sendable, Equatable {
+    public var instanceId: String
+    public var baselineId: String
+    public var patchGroup: String?
+    public var operatingSystem: String
+    public var compliant: Bool
+    public var installedCount: Int
+    public var installedOtherCount: Int
+    public var missingCount: Int
+    public var failedCount: Int
+    public var installedPendingRebootCount: Int
+    public var installedRejectedCount: Int
+    public var notApplicableCount: Int
+    /// `Scan` or `Install`.
+    public var lastOperation: String
+    public var lastOperationAt: Date
+    /// The patch run (a command) that made the report.
+    public var commandId: String
+
+    public init(instanceId: String, baselineId: String, patchGroup: String?, operatingSystem: String, compliant: Bool, installedCount: Int, installedOtherCount: Int,
+                missingCount: Int, failedCount: Int, installedPendingRebootCount: Int, installedRejectedCount: Int, notApplicableCount: Int,
+                lastOperation: String, lastOperationAt: Date, commandId: String) {
+        self.instanceId = instanceId
+        self.baselineId = baselineId
+        self.patchGroup = patchGroup
+        self.operatingSystem = operatingSystem
+        self.compliant = compliant
+        self.installedCount = installedCount
+        self.installedOtherCount = installedOtherCount
+        self.missingCount = missingCount
+        self.failedCount = failedCount
+        self.installedPendingRebootCount = installedPendingRebootCount
+        self.installedRejectedCount = installedRejectedCount
+        self.notApplicableCount = notApplicableCount
+        self.lastOperation = lastOperation
+        self.lastOperationAt = lastOperationAt
+        self.commandId = commandId
+    }
+}
+
+/// An instance's compliance with its packages and operations (`tender compliance show`):
+/// the fields of `ComplianceInfo` at the top level, then `patches`, `truncated`,
+/// `rebootRequired` and `history`.
+public struct ComplianceDetail: Codable, Sendable, Equatable {
+    public var compliance: ComplianceInfo
+    public var patches: [PatchedPackage]
+    /// The listed packages were cut at the report's limit; the counts cover all.
+    public var truncated: Bool
+    public var rebootRequired: Bool
+    public var history: [Operation]
+
+    public struct Operation: Codable, Sendable, Equatable {
+        public var commandId: String
+        public var baselineId: String
+        public var operation: String
+        public var at: Date
+        public var compliant: Bool
+        public var missingCount: Int
+        public var failedCount: Int
+
+        public init(commandId: String, baselineId: String, operation: String, at: Date, compliant: Bool, missingCount: Int, failedCount: Int) {
+            self.commandId = commandId
+            self.baselineId = baselineId
+            self.operation = operation
+            self.at = at
+            self.compliant = compliant
+            self.missingCount = missingCount
+            self.failedCount = failedCount
+        }
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case patches, truncated, rebootRequired, history
+    }
+
+    public init(from decoder: any Decoder) throws {
+        compliance = try ComplianceInfo(from: decoder)
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        patches = try container.decode([PatchedPackage].self, forKey: .patches)
+        truncated = try container.decode(Bool.self, forKey: .truncated)
+        rebootRequired = try container.decode(Bool.self, forKey: .rebootRequired)
+        history = try container.decode([Operation].self, forKey: .history)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        try compliance.encode(to: encoder)
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(patches, forKey: .patches)
+        try container.encode(truncated, forKey: .truncated)
+        try container.encode(rebootRequired, forKey: .rebootRequired)
+        try container.encode(history, forKey: .history)
+    }
+
+    public init(compliance: ComplianceInfo, patches: [PatchedPackage], truncated: Bool, rebootRequired: Bool, history: [Operation]) {
+        self.compliance = compliance
+        self.patches = patches
+        self.truncated = truncated
+        self.rebootRequired = rebootRequired
+        self.history = history
+    }
+}
