@@ -26,9 +26,14 @@ public struct PackageFacts: Sendable, Equatable {
     public var pendingReboot: Bool
     /// Set by an install run: it tried to install the update and the update is not in.
     public var installFailed: Bool
+    /// The package manager left it half-installed or half-configured (an interrupted
+    /// or failed install); the next install repairs it first.
+    public var broken: Bool
 
     public init(name: String, architecture: String? = nil, installed: PackageVersionFacts?, update: PackageVersionFacts? = nil, product: String? = nil,
-                priority: String? = nil, section: String? = nil, autoInstalled: Bool = false, pendingReboot: Bool = false, installFailed: Bool = false) {
+                priority: String? = nil, section: String? = nil, autoInstalled: Bool = false, pendingReboot: Bool = false, installFailed: Bool = false,
+                broken: Bool = false) {
+        self.broken = broken
         self.name = name
         self.architecture = architecture
         self.installed = installed

@@ -51,6 +51,8 @@ public struct PatchEvaluator: Sendable {
         if let update = package.update, approval(of: update, of: package) != nil {
             return package.installFailed ? .failed : .missing
         }
+        // At an approved version but not configured (the install failed or was cut short).
+        if package.installFailed || package.broken, approval(of: installed, of: package) != nil { return .failed }
         if package.pendingReboot { return .installedPendingReboot }
         return approval(of: installed, of: package) != nil ? .installed : .installedOther
     }

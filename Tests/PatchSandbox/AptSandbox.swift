@@ -30,7 +30,7 @@ public final class AptSandbox {
     public init() throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("tender-apt-\(UUID().uuidString.prefix(8))")
         for path in ["root/etc/apt/sources.list.d", "root/etc/apt/apt.conf.d", "root/etc/apt/preferences.d", "root/var/lib/dpkg/updates",
-                     "root/var/lib/dpkg/info", "root/var/lib/apt/lists/partial", "root/var/cache/apt/archives/partial", "root/var/log/apt", "root/run"]
+                     "root/var/lib/dpkg/info", "root/var/lib/apt/lists/partial", "root/var/cache/apt/archives/partial", "root/var/log/apt", "root/run", "root/tmp", "root/var/tmp"]
             + Archive.allCases.map({ "repos/\($0.rawValue)" }) {
             try FileManager.default.createDirectory(at: directory.appendingPathComponent(path), withIntermediateDirectories: true)
         }
@@ -45,10 +45,18 @@ public final class AptSandbox {
     }
 
     /// Builds a package into `archive` and returns its `.deb`.
+    /// - Parameter postinst: a maintainer script run after the package is unpacked
+    ///   (chrooted into the root: call `enableMaintainerScripts` first).
     @discardableResult
-    public func add(_ name: String, _ version: String, to archive: Archive, priority: String = "optional", section: String = "misc", depends: String? = nil) throws -> URL {
+    public func add(_ name: String, _ version: String, to archive: Archive, priority: String = "optional", section: String = "misc", depends: String? = nil,
+                    postinst: String? = nil) throws -> URL {
         let tree = built.appendingPathComponent("\(name)_\(version)")
         try FileManager.default.createDirectory(at: tree.appendingPathComponent("DEBIAN"), withIntermediateDirectories: true)
+        if let postinst {
+            let script = tree.appendingPathComponent("DEBIAN/postinst")
+            try ("#!/bin/sh\nset -e\n" + postinst + "\n").write(to: script, atomically: true, encoding: .utf8)
+            try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: script.path)
+        }
         try FileManager.default.createDirectory(at: tree.appendingPathComponent("usr/share/\(name)"), withIntermediateDirectories: true)
         try "\(name) \(version)\n".write(to: tree.appendingPathComponent("usr/share/\(name)/version"), atomically: true, encoding: .utf8)
         var control = "Package: \(name)\nVersion: \(version)\nArchitecture: all\nMaintainer: Tender tests <tests@example.com>\nPriority: \(priority)\nSection: \(section)\n"
@@ -80,6 +88,29 @@ public final class AptSandbox {
                 """
             try release.write(to: dir.appendingPathComponent("Release"), atomically: true, encoding: .utf8)
         }
+    }
+
+    /// dpkg runs maintainer scripts chrooted into the root, so the root gets a shell
+    /// and the few tools test scripts use, with the libraries they need.
+    public func enableMaintainerScripts() throws {
+        let tools = ["/bin/sh": "/bin/dash", "/bin/touch": "/usr/bin/touch", "/bin/sleep": "/bin/sleep", "/bin/cat": "/bin/cat", "/bin/rm": "/bin/rm"]
+        var libraries = Set<String>()
+        for (inside, outside) in tools {
+            try copy(outside, to: inside)
+            for line in try Self.run("/usr/bin/ldd", [outside]).split(separator: "\n") {
+                // "libc.so.6 => /lib/x86_64-linux-gnu/libc.so.6 (0x...)" or "/lib64/ld-linux-x86-64.so.2 (0x...)"
+                let path = line.split(separator: "=>").last?.trimmingCharacters(in: .whitespaces).split(separator: " ").first.map(String.init)
+                if let path, path.hasPrefix("/") { libraries.insert(path) }
+            }
+        }
+        for library in libraries { try copy(library, to: library) }
+    }
+
+    private func copy(_ path: String, to inside: String) throws {
+        let target = root.appendingPathComponent(String(inside.dropFirst()))
+        try FileManager.default.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
+        if FileManager.default.fileExists(atPath: target.path) { return }
+        try FileManager.default.copyItem(at: URL(fileURLWithPath: path).resolvingSymlinksInPath(), to: target)
     }
 
     /// Replaces an archive's `Packages` with text apt cannot use.

@@ -41,6 +41,9 @@ struct PatchEvaluatorTests {
         Row(name: "never patched, nothing pending: INSTALLED_OTHER", baseline: securityOnly, package: pkg("bash"), state: .installedOther),
         Row(name: "non-security update under security-only: INSTALLED_OTHER", baseline: securityOnly, package: pkg("vim", update: "2.0", updateSecurity: false), state: .installedOther),
         Row(name: "the run's install failed: FAILED", baseline: securityOnly, package: pkg("openssl", update: "1.1", failed: true), state: .failed, level: .unspecified),
+        Row(name: "approved version in but not configured: FAILED", baseline: securityOnly,
+            package: broken(pkg("openssl", installed: "1.1", security: true)), state: .failed, level: .unspecified),
+        Row(name: "not configured, not the baseline's business: INSTALLED_OTHER", baseline: securityOnly, package: broken(pkg("bash")), state: .installedOther),
         Row(name: "installed, reboot pending: INSTALLED_PENDING_REBOOT", baseline: securityOnly, package: pkg("linux-image", installed: "6.1", security: true, pendingReboot: true), state: .installedPendingReboot, level: .unspecified),
         Row(name: "listed approved, not installed: NOT_APPLICABLE", baseline: debian(approved: [PackageSpec(name: "nginx")]), package: pkg("nginx", installed: nil), state: .notApplicable),
         // Rejected packages.
@@ -212,6 +215,12 @@ struct PatchEvaluatorTests {
     }
 
     // MARK: helpers
+
+    static func broken(_ package: PackageFacts) -> PackageFacts {
+        var package = package
+        package.broken = true
+        return package
+    }
 
     static func f(_ key: PatchFilterKey, _ values: String...) -> PatchFilter {
         PatchFilter(key: key, values: values)

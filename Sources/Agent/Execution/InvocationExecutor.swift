@@ -121,7 +121,7 @@ public struct InvocationExecutor: Sendable {
                 // "Reboot, then continue": not an ending the document rules decide on.
                 results.append(StepResult(name: step.name, status: "Success", responseCode: Int(Self.rebootExitCode)))
                 responseCode = Int(Self.rebootExitCode)
-                rebootAt = index + 1
+                rebootAt = run.repeatAfterReboot ? index : index + 1
             default:
                 record(step, run.ending)
             }

@@ -65,7 +65,14 @@ public struct StepRun: Sendable, Equatable {
         }
     }
 
-    public init(ending: StepEnding, payload: Payload? = nil) {
+    /// With `.exited(194)`: after the reboot, run this step again rather than the next
+    /// one. For a runner that must look at the system once it is back (a patch run
+    /// reporting what the reboot settled); it tells the second run from the first by
+    /// what it left in its work directory, so nothing is done twice.
+    public var repeatAfterReboot: Bool
+
+    public init(ending: StepEnding, payload: Payload? = nil, repeatAfterReboot: Bool = false) {
+        self.repeatAfterReboot = repeatAfterReboot
         self.ending = ending
         self.payload = payload
     }

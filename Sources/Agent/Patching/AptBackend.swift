@@ -81,7 +81,7 @@ struct AptBackend: PackageBackend {
             let update = candidate.flatMap { $0 == package.version ? nil : facts($0, of: policy) }
             return PackageFacts(name: package.name, architecture: package.architecture, installed: facts(package.version, of: policy), update: update,
                                 product: product, priority: package.priority, section: package.section,
-                                autoInstalled: auto.contains(package.queryName) || auto.contains(package.name))
+                                autoInstalled: auto.contains(package.queryName) || auto.contains(package.name), broken: package.isInterrupted)
         }
         return PackageInventory(packages: packages, rebootRequired: rebootRequired, rebootPackages: rebootPackages)
     }
@@ -97,7 +97,7 @@ struct AptBackend: PackageBackend {
         return true
     }
 
-    func install(_ updates: [PackageFacts], blocked: [PackageSpec], log: PatchLog) async throws -> [PackageFacts] {
+    func install(_ updates: [PackageFacts], blocked: [PackageSpec], log: PatchLog) async throws -> InstallOutcome {
         var chosen = updates.filter { $0.update != nil }
         var leftOut: [PackageFacts] = []
         if !blocked.isEmpty {
@@ -118,7 +118,7 @@ struct AptBackend: PackageBackend {
                 chosen = kept
             }
         }
-        guard !chosen.isEmpty else { return leftOut }
+        guard !chosen.isEmpty else { return InstallOutcome(leftOut: leftOut, succeeded: true) }
         let wasAuto = chosen.filter(\.autoInstalled).map(\.name)
         log.say("Installing \(chosen.count) update(s): " + chosen.map { "\($0.name) \($0.update?.version ?? "")" }.joined(separator: ", "))
         let arguments = ["install", "-y", "-q", "--no-install-recommends", "-o", "Dpkg::Options::=--force-confdef", "-o", "Dpkg::Options::=--force-confold", "--"]
@@ -135,7 +135,7 @@ struct AptBackend: PackageBackend {
             // apt-get marks what it was asked for as installed by hand; these were dependencies.
             _ = try? await tool.capture("apt-mark", ["auto", "--"] + wasAuto)
         }
-        return leftOut
+        return InstallOutcome(leftOut: leftOut, succeeded: result.succeeded)
     }
 
     // MARK: the tools

@@ -18,8 +18,16 @@ protocol PackageBackend: Sendable {
     /// says what it did in `log`. False when nothing needed repair.
     func repairInterrupted(log: PatchLog) async throws -> Bool
     /// Installs these updates (their `update` versions), never bringing in a
-    /// package `blocked` names. Returns the updates left out because they would.
-    func install(_ updates: [PackageFacts], blocked: [PackageSpec], log: PatchLog) async throws -> [PackageFacts]
+    /// package `blocked` names.
+    func install(_ updates: [PackageFacts], blocked: [PackageSpec], log: PatchLog) async throws -> InstallOutcome
+}
+
+/// What an install did.
+struct InstallOutcome: Sendable {
+    /// The updates left out because they would bring in a blocked package.
+    var leftOut: [PackageFacts]
+    /// The package manager said it completed (exit 0).
+    var succeeded: Bool
 }
 
 /// What a backend found on the system.

@@ -44,6 +44,14 @@ struct PatchBaselineRunner: StepRunner {
             throw PatchRunError(.unsupportedSystem, "\(system.rawValue) needs the dnf backend, which this agent does not have yet")
         }
         let evaluator = PatchEvaluator(baseline: inputs.baseline, now: now())
+        // RebootIfNeeded: the install rebooted the system and this is the same step
+        // again, to report what the system is now. Nothing is installed twice.
+        let rebootMarker = context.workDirectory.appendingPathComponent("rebooted-after-install")
+        if let marker = FileManager.default.contents(atPath: rebootMarker.path) {
+            log.say("Back after the reboot; reporting the system as it is now")
+            let inventory = try await backend.inventory()
+            return try finish(inputs, evaluator, release, inventory, failed: marker == Data("failed".utf8), log: log)
+        }
         log.say("\(inputs.operation.rawValue) with baseline \(inputs.baseline.id) (\(inputs.baseline.name))\(inputs.patchGroup.map { ", patch group \($0)" } ?? "") on \(release.product)")
 
         if inputs.operation == .install, try await backend.repairInterrupted(log: log) {
@@ -58,21 +66,43 @@ struct PatchBaselineRunner: StepRunner {
             if wanted.isEmpty {
                 log.say("Nothing to install")
             } else {
-                let leftOut = try await backend.install(wanted, blocked: blocked, log: log)
+                let outcome = try await backend.install(wanted, blocked: blocked, log: log)
+                if !outcome.succeeded { failed = true }
                 let after = try await backend.inventory()
-                let attempted = Set(wanted.map(\.name)).subtracting(leftOut.map(\.name))
+                let attempted = Set(wanted.map(\.name)).subtracting(outcome.leftOut.map(\.name))
                 let targets = Dictionary(wanted.map { ($0.name, $0.update?.version) }, uniquingKeysWith: { first, _ in first })
                 inventory = after
                 for index in inventory.packages.indices {
                     let name = inventory.packages[index].name
                     guard attempted.contains(name) else { continue }
+                    // Not at the new version (one there but not configured is `broken`,
+                    // which the evaluator reports FAILED).
                     if inventory.packages[index].installed?.version != targets[name] ?? nil {
                         inventory.packages[index].installFailed = true
                         failed = true
-                    } else if after.rebootRequired, after.rebootPackages.map({ $0.contains(name) }) ?? true {
+                    } else if after.rebootRequired, after.rebootPackages == nil {
+                        // The system does not say which package asked: all of this run's.
                         inventory.packages[index].pendingReboot = true
                     }
                 }
+                if after.rebootRequired, inputs.rebootOption == .rebootIfNeeded {
+                    try SecureFile.makeDirectory(context.workDirectory, mode: 0o700)
+                    try SecureFile.write(failed ? "failed" : "ok", to: rebootMarker, mode: 0o600)
+                    log.say("The system asks for a reboot; rebooting (RebootIfNeeded), the report follows when it is back")
+                    return StepRun(ending: .exited(InvocationExecutor.rebootExitCode), repeatAfterReboot: true)
+                }
+            }
+        }
+        return try finish(inputs, evaluator, release, inventory, failed: failed, log: log)
+    }
+
+    /// The report of the system as `inventory` found it, as the step's payload.
+    private func finish(_ inputs: PatchRunInputs, _ evaluator: PatchEvaluator, _ release: OSRelease, _ found: PackageInventory, failed: Bool, log: PatchLog) throws -> StepRun {
+        var inventory = found
+        // Packages the system names as waiting for the reboot (Debian's reboot-required.pkgs).
+        if inventory.rebootRequired, let names = inventory.rebootPackages {
+            for index in inventory.packages.indices where names.contains(inventory.packages[index].name) {
+                inventory.packages[index].pendingReboot = true
             }
         }
         var facts = inventory.packages

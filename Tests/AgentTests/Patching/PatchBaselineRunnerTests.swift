@@ -130,6 +130,40 @@ struct PatchBaselineRunnerTests {
         #expect(install.state("hello") == .installed)
     }
 
+    @Test func noRebootLeavesTheUpdatePendingAReboot() async throws {
+        let sandbox = try AptSandbox()
+        try sandbox.enableMaintainerScripts()
+        let kernel = try sandbox.add("kernel", "1.0", to: .base)
+        let hello = try sandbox.add("hello", "1.0", to: .base)
+        try sandbox.add("kernel", "1.1", to: .security, postinst: "touch /run/reboot-required\necho kernel >> /run/reboot-required.pkgs")
+        try sandbox.add("hello", "1.1", to: .security)
+        try sandbox.publish()
+        try sandbox.install(kernel, hello)
+        let install = try await Self.patch(sandbox, .install, reboot: "NoReboot")
+        #expect(install.error == nil, "\(install.error ?? "")")
+        #expect(try sandbox.installed() == ["kernel": "1.1", "hello": "1.1"])
+        #expect(install.state("kernel") == .installedPendingReboot, "it asked for the reboot")
+        #expect(install.state("hello") == .installed, "reboot-required.pkgs names only the kernel")
+        #expect(install.report?.rebootRequired == true)
+        #expect(install.report?.compliant == false)
+        #expect(install.stdout.contains("NoReboot leaves the updates pending it"))
+    }
+
+    @Test func anUpdateThatCannotBeConfiguredIsFailed() async throws {
+        let sandbox = try AptSandbox()
+        try sandbox.enableMaintainerScripts()
+        let hello = try sandbox.add("hello", "1.0", to: .base)
+        try sandbox.add("hello", "1.1", to: .security, postinst: "exit 1")
+        try sandbox.publish()
+        try sandbox.install(hello)
+        let install = try await Self.patch(sandbox, .install, reboot: "NoReboot")
+        #expect(install.error == nil, "\(install.error ?? "")")
+        #expect(install.ending == .exited(1), "the step fails")
+        #expect(install.state("hello") == .failed, "unpacked at 1.1 but not configured")
+        #expect(install.report?.compliant == false)
+        #expect(install.stderr.contains("apt-get install ended with exit"), "\(install.stderr)")
+    }
+
     @Test func overrideListInstallsWhatItNames() async throws {
         let sandbox = try Self.debianSystem()
         let install = try await Self.patch(sandbox, .install, overrideList: ["tool"])
