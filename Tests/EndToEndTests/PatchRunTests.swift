@@ -125,6 +125,67 @@ struct PatchRunTests {
         let history: [Operation]?
     }
 
+    @Test("two instances in different patch groups are scanned against their own baselines, and the summary counts them apart")
+    func twoPatchGroups() async throws {
+        try await withSandbox("patch-groups") { sb in
+            func system() throws -> AptSandbox {
+                let system = try AptSandbox()
+                let hello = try system.add("hello", "1.0", to: .base)
+                let tool = try system.add("tool", "1.0", to: .base)
+                try system.add("hello", "1.1", to: .security)
+                try system.add("tool", "1.1", to: .security)
+                try system.publish()
+                try system.install(hello, tool)
+                return system
+            }
+            let webSystem = try system(), otherSystem = try system()
+            let controller = try await sb.startController()
+            let activation = try await sb.createActivation(controller, limit: 3)
+            let web = try await sb.registerAgent("web", with: controller, activation: activation)
+            let other = try await sb.registerAgent("other", with: controller, activation: activation)
+            _ = try sb.startAgent(web, extraArguments: ["--package-root", webSystem.root.path])
+            _ = try sb.startAgent(other, extraArguments: ["--package-root", otherSystem.root.path])
+            _ = try await sb.waitFor("Online", [web.instanceID, other.instanceID], on: controller, timeout: .seconds(30))
+
+            // The web servers' baseline approves only tool; the other instance gets the default.
+            let baseline = try await sb.tenderJSON(controller, ["baseline", "create", "--name", "web-tool-only", "--os", "DEBIAN", "--approve", "NAME=tool"], as: BaselineID.self)
+            #expect(try await sb.tender(controller, ["baseline", "register-patch-group", baseline.baselineId, "--patch-group", "web-servers"]).exitCode == 0)
+            #expect(try await sb.tender(controller, ["instance", "tag", web.instanceID, "PatchGroup=web-servers"]).exitCode == 0)
+
+            let scan = try await sb.tender(controller, ["patch", "scan", "--target", "*", "--wait"])
+            #expect(scan.exitCode == 0, "\(scan)")
+            let list = try await sb.tenderJSON(controller, ["compliance", "list"], as: [Compliance].self)
+            #expect(list.count == 2)
+            #expect(list.first { $0.instanceId == web.instanceID }?.missingCount == 1)
+            #expect(list.first { $0.instanceId == other.instanceID }?.missingCount == 2)
+
+            // Registered after the scan, never connected: not scanned, and its system unknown.
+            _ = try await sb.registerAgent("idle", with: controller, activation: activation)
+            let summary = try await sb.tenderJSON(controller, ["compliance", "summary"], as: [Summary].self)
+            #expect(summary.first { $0.baselineId == nil }?.notScanned == 1, "\(summary)")
+            let webRow = try #require(summary.first { $0.patchGroup == "web-servers" }, "\(summary)")
+            #expect(webRow.baselineId == baseline.baselineId && webRow.nonCompliant == 1 && webRow.compliant == 0 && webRow.notScanned == 0)
+            #expect(webRow.topMissing.map(\.name) == ["tool"])
+            let otherRow = try #require(summary.first { $0.patchGroup == nil && $0.baselineId != nil }, "\(summary)")
+            #expect(otherRow.baselineId == "pb-default-debian" && otherRow.nonCompliant == 1)
+            #expect(otherRow.topMissing.map(\.name) == ["hello", "tool"])
+        }
+    }
+
+    struct Summary: Decodable {
+        struct Missing: Decodable {
+            let name: String
+            let instances: Int
+        }
+
+        let patchGroup: String?
+        let baselineId: String?
+        let compliant: Int
+        let nonCompliant: Int
+        let notScanned: Int
+        let topMissing: [Missing]
+    }
+
     struct BaselineID: Decodable {
         let baselineId: String
     }

@@ -13,6 +13,11 @@ struct PatchRunVariants: Sendable {
     /// The instance tags that name a patch group, in the order they are read.
     static let patchGroupTags = ["Patch Group", "PatchGroup"]
 
+    /// The instance's patch group: its `Patch Group` tag, else its `PatchGroup` tag.
+    static func patchGroup(of instance: InstanceRecord) -> String? {
+        patchGroupTags.lazy.compactMap { instance.tags[$0] }.first
+    }
+
     static func applies(to steps: [ResolvedStep]) -> Bool {
         steps.contains { $0.kind == .runPatchBaseline }
     }
@@ -28,7 +33,7 @@ struct PatchRunVariants: Sendable {
         let resolver = try await baselines.resolver()
         var assignment = Assignment()
         for instance in instances {
-            let group = Self.patchGroupTags.lazy.compactMap { instance.tags[$0] }.first
+            let group = Self.patchGroup(of: instance)
             let name: String
             let extra: [String: DocumentValue]
             if let os = Self.operatingSystem(of: instance) {

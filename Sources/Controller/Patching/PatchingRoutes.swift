@@ -38,6 +38,9 @@ extension OperatorAPI {
             APIRoute(method: .get, path: "/v1/compliance", role: .readOnly) { _ in
                 .json(.ok, try await compliance.list())
             },
+            APIRoute(method: .get, path: "/v1/compliance-summary", role: .readOnly) { _ in
+                .json(.ok, try await compliance.summary())
+            },
             APIRoute(method: .get, path: "/v1/compliance/{instanceId}", role: .readOnly) { call in
                 .json(.ok, try await compliance.show(try call.parameter("instanceId")))
             },

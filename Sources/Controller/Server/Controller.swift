@@ -87,7 +87,8 @@ public struct Controller: Sendable {
         let endpoints = AgentHTTPEndpoints(registration: registration, caPEM: try CertificateTools.pem(ca.certificate), logger: logger.with(label: "gateway"))
         let dispatcher = Dispatcher(store: store, registry: registry, executionMargin: configuration.executionDeadlineMargin, cancelGrace: configuration.cancelGrace, logger: logger.with(label: "dispatcher"))
         let outputs = OutputStore(dataDirectory: dataDir.url, maxStreamBytes: configuration.maxOutputBytes)
-        let compliance = ComplianceService(store: store)
+        let baselines = BaselineService(store: store)
+        let compliance = ComplianceService(store: store, baselines: baselines)
         let reports = InvocationReports(store: store, outputs: outputs, dispatcher: dispatcher, logger: logger.with(label: "dispatcher"),
                                         sinks: ResultPayloadSinks.none.adding(PatchReport.kind, compliance))
         // Agents coming, going and deregistered: the gateway closes a deregistered
@@ -102,7 +103,6 @@ public struct Controller: Sendable {
         let presence = PresenceMonitor(registry: registry, store: store, events: events, heartbeatTimeout: .milliseconds(Int64(configuration.heartbeatTimeout * 1000)),
                                        deregistrationCheckInterval: .milliseconds(Int64(configuration.deregistrationCheckInterval * 1000)), logger: logger.with(label: "presence"))
 
-        let baselines = BaselineService(store: store)
         let api = OperatorAPI(
             activations: ActivationService(store: store, caFingerprint: ca.fingerprint),
             instances: InstanceService(store: store, registry: registry, events: events),

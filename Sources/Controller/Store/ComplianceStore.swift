@@ -38,6 +38,10 @@ public struct ComplianceRecord: Sendable, Equatable {
     public var notApplicableCount: Int
     /// The whole `PatchReport`, as JSON.
     public var reportJSON: String
+    /// The names of the packages with an update `MISSING` (at most `maxMissingNames`),
+    /// for the fleet summary without reading every report.
+    public var missingNames: [String] = []
+    public static let maxMissingNames = 200
 
     public init(instanceID: String, commandID: String, baselineID: String, patchGroup: String?, operatingSystem: String, operation: String, operationAt: Date,
                 compliant: Bool, installedCount: Int, installedOtherCount: Int, installedPendingRebootCount: Int, installedRejectedCount: Int,

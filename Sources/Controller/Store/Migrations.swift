@@ -238,5 +238,9 @@ enum Migrations {
             )
             """,
         ]),
+        Migration(version: 12, name: "compliance summary", statements: [
+            // Names of the MISSING packages (newline-separated, at most 200), for the fleet summary.
+            "ALTER TABLE compliance ADD COLUMN missing_names TEXT",
+        ]),
     ]
 }

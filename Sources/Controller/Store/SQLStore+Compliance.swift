@@ -14,11 +14,11 @@ extension SQLStore: ComplianceStore {
                 try await db.raw("""
                     INSERT INTO compliance (instance_id, command_id, baseline_id, patch_group, operating_system, operation, operation_at, compliant,
                         installed_count, installed_other_count, installed_pending_reboot_count, installed_rejected_count, missing_count, failed_count,
-                        not_applicable_count, report_json)
+                        not_applicable_count, report_json, missing_names)
                     VALUES (\(bind: r.instanceID), \(bind: r.commandID), \(bind: r.baselineID), \(bind: r.patchGroup), \(bind: r.operatingSystem), \(bind: r.operation),
                         \(bind: Millis.from(r.operationAt)), \(bind: r.compliant ? 1 : 0), \(bind: r.installedCount), \(bind: r.installedOtherCount),
                         \(bind: r.installedPendingRebootCount), \(bind: r.installedRejectedCount), \(bind: r.missingCount), \(bind: r.failedCount),
-                        \(bind: r.notApplicableCount), \(bind: r.reportJSON))
+                        \(bind: r.notApplicableCount), \(bind: r.reportJSON), \(bind: r.missingNames.prefix(ComplianceRecord.maxMissingNames).joined(separator: "\n")))
                     """).run()
             }
             let recorded = try await db.raw("""
@@ -69,7 +69,7 @@ extension SQLStore: ComplianceStore {
     }
 
     private static func compliance(from row: any SQLRow) throws -> ComplianceRecord {
-        ComplianceRecord(
+        var record = ComplianceRecord(
             instanceID: try row.decode(column: "instance_id", as: String.self),
             commandID: try row.decode(column: "command_id", as: String.self),
             baselineID: try row.decode(column: "baseline_id", as: String.self),
@@ -86,5 +86,7 @@ extension SQLStore: ComplianceStore {
             failedCount: try row.decode(column: "failed_count", as: Int.self),
             notApplicableCount: try row.decode(column: "not_applicable_count", as: Int.self),
             reportJSON: try row.decode(column: "report_json", as: String.self))
+        record.missingNames = (try row.decode(column: "missing_names", as: String?.self) ?? "").split(separator: "\n").map(String.init)
+        return record
     }
 }

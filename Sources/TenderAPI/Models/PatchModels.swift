@@ -226,3 +226,37 @@ public struct ComplianceDetail: Codable, Sendable, Equatable {
         self.history = history
     }
 }
+
+/// One row of `tender compliance summary`: the instances of one patch group (nil:
+/// none) patched with one baseline.
+public struct ComplianceSummary: Codable, Sendable, Equatable {
+    public static let topMissingCount = 10
+
+    public var patchGroup: String?
+    /// The baseline of their reports, or, for instances never scanned, the one they would get (nil: their system is unknown).
+    public var baselineId: String?
+    public var compliant: Int
+    public var nonCompliant: Int
+    public var notScanned: Int
+    /// The packages most often missing, most first (at most 10).
+    public var topMissing: [Missing]
+
+    public struct Missing: Codable, Sendable, Equatable {
+        public var name: String
+        public var instances: Int
+
+        public init(name: String, instances: Int) {
+            self.name = name
+            self.instances = instances
+        }
+    }
+
+    public init(patchGroup: String?, baselineId: String?, compliant: Int, nonCompliant: Int, notScanned: Int, topMissing: [Missing]) {
+        self.patchGroup = patchGroup
+        self.baselineId = baselineId
+        self.compliant = compliant
+        self.nonCompliant = nonCompliant
+        self.notScanned = notScanned
+        self.topMissing = topMissing
+    }
+}

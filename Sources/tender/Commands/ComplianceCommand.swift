@@ -8,7 +8,7 @@ struct ComplianceCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "compliance",
         abstract: "Patch compliance: each instance's latest patch report.",
-        subcommands: [List.self, Show.self]
+        subcommands: [List.self, Show.self, Summary.self]
     )
 
     struct List: AsyncParsableCommand {
@@ -48,6 +48,20 @@ struct ComplianceCommand: AsyncParsableCommand {
             Output.line("Operations:")
             Output.table(["  AT", "OPERATION", "COMPLIANT", "MISSING", "FAILED", "COMMAND"], detail.history.map {
                 ["  " + Output.time($0.at), $0.operation, $0.compliant ? "yes" : "no", String($0.missingCount), String($0.failedCount), $0.commandId]
+            })
+        }
+    }
+
+    struct Summary: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Per patch group and baseline: compliant, non-compliant and never scanned instances, and the packages most often missing.")
+        @OptionGroup var globals: GlobalOptions
+
+        func run() async throws {
+            let rows = try await globals.client().get("/v1/compliance-summary", as: [ComplianceSummary].self)
+            if globals.output == .json { return try Output.json(rows) }
+            Output.table(["PATCH GROUP", "BASELINE", "COMPLIANT", "NON-COMPLIANT", "NOT SCANNED", "MOST MISSING"], rows.map {
+                [$0.patchGroup ?? "-", $0.baselineId ?? "-", String($0.compliant), String($0.nonCompliant), String($0.notScanned),
+                 $0.topMissing.prefix(3).map { "\($0.name) (\($0.instances))" }.joined(separator: ", ")]
             })
         }
     }

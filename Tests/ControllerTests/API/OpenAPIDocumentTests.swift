@@ -48,7 +48,7 @@ struct OpenAPIDocumentTests {
             documents: DocumentService(store: store),
             commands: nil,
             baselines: BaselineService(store: store),
-            compliance: ComplianceService(store: store),
+            compliance: ComplianceService(store: store, baselines: BaselineService(store: store)),
             logger: logger
         )
         let signatures = api.routes.map { RouteSignature(method: $0.method.rawValue.uppercased(), path: $0.path, role: $0.role) }

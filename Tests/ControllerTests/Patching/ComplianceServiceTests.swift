@@ -23,7 +23,7 @@ struct ComplianceServiceTests {
             let store = try await database.open()
             do {
                 try await store.migrate()
-                let service = ComplianceService(store: store)
+                let service = ComplianceService(store: store, baselines: BaselineService(store: store))
                 let instance = "mi-00000000000000001"
                 let t0 = Date(timeIntervalSince1970: 1_800_000_000)
                 try await service.record(try Self.report(.scan, missing: 2), commandID: "c-scan", instanceID: instance, endedAt: t0)
