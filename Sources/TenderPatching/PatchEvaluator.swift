@@ -74,7 +74,8 @@ public struct PatchEvaluator: Sendable {
             if let overrideList {
                 return overrideList.contains { $0.matches(name: package.name, version: update.version) }
             }
-            return state(of: package) == .missing || state(of: package) == .failed
+            let state = state(of: package)
+            return state == .missing || state == .failed
         }
     }
 

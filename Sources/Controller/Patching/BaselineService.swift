@@ -70,9 +70,8 @@ public struct BaselineService: Sendable {
     }
 
     public func deregisterPatchGroup(_ id: String, _ patchGroup: String) async throws {
-        let (baseline, _) = try await find(id)
-        let registered = try await store.patchGroups().contains { $0.patchGroup == patchGroup && $0.baselineID == id }
-        guard registered, try await store.deregisterPatchGroup(patchGroup, operatingSystem: baseline.operatingSystem.rawValue) else {
+        _ = try await find(id)
+        guard try await store.deregisterPatchGroup(patchGroup, baselineID: id) else {
             throw TenderError.notFound("patch group '\(String(patchGroup.prefix(100)))' is not registered with baseline \(id)")
         }
     }

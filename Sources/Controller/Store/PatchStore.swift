@@ -19,8 +19,8 @@ public protocol PatchStore: Sendable {
     func defaultBaselines() async throws -> [String: String]
     /// `conflict` if the group already has a baseline for that operating system.
     func registerPatchGroup(_ group: PatchGroupRecord) async throws
-    /// False if the group had no baseline for that operating system.
-    func deregisterPatchGroup(_ patchGroup: String, operatingSystem: String) async throws -> Bool
+    /// False if the group is not registered with that baseline.
+    func deregisterPatchGroup(_ patchGroup: String, baselineID: String) async throws -> Bool
     func patchGroups() async throws -> [PatchGroupRecord]
 }
 

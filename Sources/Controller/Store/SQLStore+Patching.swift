@@ -89,10 +89,10 @@ extension SQLStore: PatchStore {
         }
     }
 
-    public func deregisterPatchGroup(_ patchGroup: String, operatingSystem: String) async throws -> Bool {
+    public func deregisterPatchGroup(_ patchGroup: String, baselineID: String) async throws -> Bool {
         try await backend.withDatabase { db in
             !(try await db.raw("""
-                DELETE FROM patch_groups WHERE patch_group = \(bind: patchGroup) AND operating_system = \(bind: operatingSystem) RETURNING patch_group
+                DELETE FROM patch_groups WHERE patch_group = \(bind: patchGroup) AND baseline_id = \(bind: baselineID) RETURNING patch_group
                 """).all()).isEmpty
         }
     }

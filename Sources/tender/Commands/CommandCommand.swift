@@ -16,33 +16,17 @@ struct CommandCommand: AsyncParsableCommand {
         @OptionGroup var globals: GlobalOptions
         @Option(help: "Document name, e.g. Tender-RunShellScript.") var document: String
         @Option(help: "A version of a custom document (default: the latest).") var documentVersion: Int?
-        @Option(help: "ids=mi-a,mi-b | tag:KEY=V1,V2 | tag-key=KEY | * (repeatable; all must match).") var target: [String] = []
         @Option(help: "KEY=VALUE (repeat a key for a StringList).") var param: [String] = []
         @Option(help: "Parameters as a JSON object, e.g. '{\"commands\":[\"uptime\"]}'.") var paramsJson: String?
-        @Option(help: "How many instances run it at once: a count or a percentage (default \(SendCommandRequest.defaultMaxConcurrency)).") var maxConcurrency: String?
-        @Option(help: "How many errors stop sending: a count or a percentage (default \(SendCommandRequest.defaultMaxErrors)).") var maxErrors: String?
-        @Option(help: "Delivery timeout in seconds, \(SendCommandRequest.timeoutRange.lowerBound) to \(SendCommandRequest.timeoutRange.upperBound) (default \(SendCommandRequest.defaultTimeoutSeconds)).") var timeout: Int?
-        @Option(help: "Free text (up to 100 characters).") var comment: String?
-        @Flag(help: "Wait until it finishes, showing progress on stderr; exit 1 unless it ends Success.") var wait = false
+        @OptionGroup var options: SendOptions
 
         func run() async throws {
-            guard !target.isEmpty else { throw CLIError.usage("give at least one --target") }
-            for text in target { _ = try TargetFilter(parsing: text) }
-            if let maxConcurrency { _ = try RateLimit(parsing: maxConcurrency, what: "--max-concurrency") }
-            if let maxErrors { _ = try RateLimit(parsing: maxErrors, what: "--max-errors") }
+            try options.check()
             let parameters = try ParameterInput.values(params: param, paramsJSON: paramsJson)
-            let request = SendCommandRequest(documentName: document, documentVersion: documentVersion, parameters: parameters, targets: target,
-                                             maxConcurrency: maxConcurrency, maxErrors: maxErrors, timeoutSeconds: timeout, comment: comment)
-            let client = try globals.client()
-            let sent = try await client.post("/v1/commands", body: request, as: CommandInfo.self)
-            guard wait else {
-                if globals.output == .json { return try Output.json(sent) }
-                Output.line("Command \(sent.commandId): \(sent.status.rawValue), \(sent.targetCount) targets")
-                return
+            let request = try options.request(document: document, version: documentVersion, parameters: parameters)
+            try await options.deliver(request, globals: globals, noun: "command") { sent in
+                "Command \(sent.commandId): \(sent.status.rawValue), \(sent.targetCount) targets"
             }
-            let final = try await Self.waitForEnd(sent.commandId, client: client)
-            if globals.output == .json { try Output.json(final) } else { Show.printTable(final) }
-            if final.status != .success { throw CLIError.failed("command \(final.commandId) ended \(final.status.rawValue) (\(final.statusDetails))") }
         }
 
         /// Polls until the command finishes, keeping one progress line on stderr.

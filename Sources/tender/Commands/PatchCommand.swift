@@ -15,37 +15,24 @@ struct PatchCommand: AsyncParsableCommand {
     )
 
     struct Options: ParsableArguments {
-        @Option(help: "ids=mi-a,mi-b | tag:KEY=V1,V2 | tag-key=KEY | * (repeatable; all must match).") var target: [String] = []
+        @OptionGroup var send: SendOptions
         @Option(help: "RebootIfNeeded (default: reboot after an install that needs it) or NoReboot.") var reboot: String?
-        @Option(help: "How many instances run it at once: a count or a percentage (default \(SendCommandRequest.defaultMaxConcurrency)).") var maxConcurrency: String?
-        @Option(help: "How many errors stop sending: a count or a percentage (default \(SendCommandRequest.defaultMaxErrors)).") var maxErrors: String?
-        @Option(help: "Delivery timeout in seconds (default \(SendCommandRequest.defaultTimeoutSeconds)).") var timeout: Int?
-        @Option(help: "Free text (up to 100 characters).") var comment: String?
-        @Flag(help: "Wait until it finishes, showing progress on stderr; exit 1 unless it ends Success.") var wait = false
     }
 
     /// Sends the run and prints it, or waits for its end.
     static func send(_ operation: PatchOperation, _ options: Options, overrideList: [String]?, globals: GlobalOptions) async throws {
-        guard !options.target.isEmpty else { throw CLIError.usage("give at least one --target") }
-        for text in options.target { _ = try TargetFilter(parsing: text) }
+        try options.send.check()
         if let reboot = options.reboot, !["RebootIfNeeded", "NoReboot"].contains(reboot) {
             throw CLIError.usage("--reboot takes RebootIfNeeded or NoReboot, got '\(reboot)'")
         }
         var parameters: [String: ParameterValue] = ["operation": .string(operation.rawValue)]
         if let reboot = options.reboot { parameters["rebootOption"] = .string(reboot) }
         if let overrideList { parameters["installOverrideList"] = .list(overrideList) }
-        let request = SendCommandRequest(documentName: BuiltinDocuments.runPatchBaselineName, documentVersion: nil, parameters: parameters, targets: options.target,
-                                         maxConcurrency: options.maxConcurrency, maxErrors: options.maxErrors, timeoutSeconds: options.timeout, comment: options.comment)
-        let client = try globals.client()
-        let sent = try await client.post("/v1/commands", body: request, as: CommandInfo.self)
-        guard options.wait else {
-            if globals.output == .json { return try Output.json(sent) }
-            Output.line("Patch \(operation.rawValue.lowercased()) \(sent.commandId): \(sent.status.rawValue), \(sent.targetCount) targets (tender command show \(sent.commandId))")
-            return
+        let request = try options.send.request(document: BuiltinDocuments.runPatchBaselineName, parameters: parameters)
+        let noun = "patch \(operation.rawValue.lowercased())"
+        try await options.send.deliver(request, globals: globals, noun: noun) { sent in
+            "Patch \(operation.rawValue.lowercased()) \(sent.commandId): \(sent.status.rawValue), \(sent.targetCount) targets (tender command show \(sent.commandId))"
         }
-        let final = try await CommandCommand.Send.waitForEnd(sent.commandId, client: client)
-        if globals.output == .json { try Output.json(final) } else { CommandCommand.Show.printTable(final) }
-        if final.status != .success { throw CLIError.failed("patch \(operation.rawValue.lowercased()) \(final.commandId) ended \(final.status.rawValue) (\(final.statusDetails))") }
     }
 
     /// Reads an override list: one `NAME` or `NAME=VERSION` per line; blank lines and
