@@ -43,15 +43,7 @@ struct OSRelease: Sendable, Equatable {
     var versionID: String?
 
     init(_ text: String) {
-        var fields: [String: String] = [:]
-        for line in text.split(separator: "\n") {
-            guard let equals = line.firstIndex(of: "="), !line.hasPrefix("#") else { continue }
-            var value = line[line.index(after: equals)...].trimmingBlanks()
-            if value.count >= 2, let first = value.first, first == "\"" || first == "'", value.last == first {
-                value = String(value.dropFirst().dropLast())
-            }
-            fields[line[..<equals].trimmingBlanks()] = value
-        }
+        let fields = HostInfo.parseOSRelease(text)
         id = fields["ID"] ?? "linux"
         idLike = (fields["ID_LIKE"] ?? "").split(separator: " ").map(String.init)
         versionID = fields["VERSION_ID"]
