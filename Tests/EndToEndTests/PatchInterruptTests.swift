@@ -47,7 +47,7 @@ struct PatchInterruptTests {
 
             // The agent and everything working on the sandbox root die at once.
             try await first.kill9()
-            try Self.killProcesses(using: system.root.path)
+            try SandboxTools.killProcesses(using: system.root.path)
 
             _ = try sb.startAgent(agent, label: "agent-interrupted-2", extraArguments: ["--package-root", system.root.path])
             let failed = try await Self.waitForEnd(sb, controller, sent.commandId)
@@ -71,19 +71,6 @@ struct PatchInterruptTests {
             let command = try await sb.tenderJSON(controller, ["command", "show", id], as: Command.self)
             if ["Success", "Failed", "Cancelled", "TimedOut"].contains(command.status) || ContinuousClock.now > deadline { return command }
             try await Task.sleep(for: .milliseconds(200))
-        }
-    }
-
-    /// SIGKILL to every process whose command line names `path` (apt, dpkg, and the
-    /// maintainer script's sleep, chrooted into the root).
-    static func killProcesses(using path: String) throws {
-        let own = getpid()
-        for entry in try FileManager.default.contentsOfDirectory(atPath: "/proc") {
-            guard let pid = Int32(entry), pid != own else { continue }
-            guard let data = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline") else { continue }
-            let cmdline = String(decoding: data.map { $0 == 0 ? 0x20 : $0 }, as: UTF8.self)
-            let root = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(entry)/root")) ?? "/"
-            if cmdline.contains(path) || root.hasPrefix(path) { kill(pid, SIGKILL) }
         }
     }
 }

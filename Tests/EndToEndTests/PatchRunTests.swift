@@ -105,6 +105,49 @@ struct PatchRunTests {
         }
     }
 
+    @Test("a Rocky Linux instance is patched with dnf against the Rocky baseline, beside a Debian one with apt, by one command")
+    func rockyAndDebianInOneCommand() async throws {
+        try await withSandbox("patch-dnf") { sb in
+            let rocky = try DnfSandbox()
+            let oldHello = try rocky.add("hello", "1.0", to: .baseos)
+            let oldTool = try rocky.add("tool", "1.0", to: .baseos)
+            try rocky.add("hello", "1.1", to: .updates)
+            try rocky.add("tool", "1.1", to: .updates)
+            rocky.advise(.init(id: "TSA-2026:0100", type: "security", severity: "Critical", issued: Date() - 86_400, packages: [("hello", "1.1", "1")]), in: .updates)
+            rocky.advise(.init(id: "TSA-2026:0101", type: "security", severity: "Moderate", issued: Date() - 86_400, packages: [("tool", "1.1", "1")]), in: .updates)
+            try rocky.publish()
+            try rocky.install(oldHello, oldTool)
+            let debian = try AptSandbox()
+            try debian.install(try debian.add("hello", "1.0", to: .base))
+            try debian.add("hello", "1.1", to: .security)
+            try debian.publish()
+
+            let controller = try await sb.startController()
+            let activation = try await sb.createActivation(controller, limit: 2)
+            let rockyAgent = try await sb.registerAgent("rocky", with: controller, activation: activation)
+            let debianAgent = try await sb.registerAgent("debian", with: controller, activation: activation)
+            _ = try sb.startAgent(rockyAgent, extraArguments: ["--package-root", rocky.root.path])
+            _ = try sb.startAgent(debianAgent, extraArguments: ["--package-root", debian.root.path])
+            _ = try await sb.waitFor("Online", [rockyAgent.instanceID, debianAgent.instanceID], on: controller, timeout: .seconds(30))
+
+            let install = try await sb.tender(controller, ["patch", "install", "--target", "*", "--reboot", "NoReboot", "--wait"])
+            #expect(install.exitCode == 0, "\(install)")
+            let shown = try await Self.show(sb, controller, install)
+            let rockyReport = try #require(shown.invocations?.first { $0.instanceId == rockyAgent.instanceID }?.payloads?.first?.body, "\(shown)")
+            #expect(rockyReport.baselineId == "pb-default-rocky-linux")
+            #expect(rockyReport.packages.first { $0.name == "hello" }?.state == "INSTALLED")
+            #expect(rockyReport.packages.first { $0.name == "hello" }?.installedVersion == "1.1-1")
+            #expect(rockyReport.packages.first { $0.name == "tool" } == nil, "a Moderate security update is not the default baseline's")
+            #expect(try rocky.installed() == ["hello": "1.1-1", "tool": "1.0-1"])
+            let debianReport = try #require(shown.invocations?.first { $0.instanceId == debianAgent.instanceID }?.payloads?.first?.body, "\(shown)")
+            #expect(debianReport.baselineId == "pb-default-debian")
+            #expect(try debian.installed() == ["hello": "1.1"])
+
+            let rockyCompliance = try await sb.tenderJSON(controller, ["compliance", "show", rockyAgent.instanceID], as: Compliance.self)
+            #expect(rockyCompliance.compliant == true && rockyCompliance.missingCount == 0)
+        }
+    }
+
     struct Compliance: Decodable {
         struct Package: Decodable {
             let name: String

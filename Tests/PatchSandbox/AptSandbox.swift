@@ -6,7 +6,7 @@ import Foundation
 /// database and its own apt sources, and local archives built here with `dpkg-deb`
 /// and `dpkg-scanpackages`. Patch runs act on it through `--package-root`; nothing
 /// outside the directory is read or changed.
-public final class AptSandbox {
+public final class AptSandbox: SandboxSystem {
     /// The archives a package can be published in, as Debian names them.
     public enum Archive: String, CaseIterable, Sendable {
         case base, security, updates
@@ -93,24 +93,7 @@ public final class AptSandbox {
     /// dpkg runs maintainer scripts chrooted into the root, so the root gets a shell
     /// and the few tools test scripts use, with the libraries they need.
     public func enableMaintainerScripts() throws {
-        let tools = ["/bin/sh": "/bin/dash", "/bin/touch": "/usr/bin/touch", "/bin/sleep": "/bin/sleep", "/bin/cat": "/bin/cat", "/bin/rm": "/bin/rm"]
-        var libraries = Set<String>()
-        for (inside, outside) in tools {
-            try copy(outside, to: inside)
-            for line in try Self.run("/usr/bin/ldd", [outside]).split(separator: "\n") {
-                // "libc.so.6 => /lib/x86_64-linux-gnu/libc.so.6 (0x...)" or "/lib64/ld-linux-x86-64.so.2 (0x...)"
-                let path = line.split(separator: "=>").last?.trimmingCharacters(in: .whitespaces).split(separator: " ").first.map(String.init)
-                if let path, path.hasPrefix("/") { libraries.insert(path) }
-            }
-        }
-        for library in libraries { try copy(library, to: library) }
-    }
-
-    private func copy(_ path: String, to inside: String) throws {
-        let target = root.appendingPathComponent(String(inside.dropFirst()))
-        try FileManager.default.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
-        if FileManager.default.fileExists(atPath: target.path) { return }
-        try FileManager.default.copyItem(at: URL(fileURLWithPath: path).resolvingSymlinksInPath(), to: target)
+        try SandboxTools.copyShellTools(into: root)
     }
 
     /// Replaces an archive's `Packages` with text apt cannot use.
@@ -136,25 +119,6 @@ public final class AptSandbox {
 
     @discardableResult
     public static func run(_ executable: String, _ arguments: [String], in directory: URL? = nil) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        if let directory { process.currentDirectoryURL = directory }
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let output = out.fileHandleForReading.readDataToEndOfFile()
-        let errors = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw SandboxError(message: "\(executable) \(arguments.joined(separator: " ")) failed: \(String(decoding: errors, as: UTF8.self))")
-        }
-        return String(decoding: output, as: UTF8.self)
-    }
-
-    public struct SandboxError: Error, CustomStringConvertible {
-        public var message: String
-        public var description: String { message }
+        try SandboxTools.run(executable, arguments, in: directory)
     }
 }

@@ -41,7 +41,7 @@ struct PatchBaselineRunner: StepRunner {
         case .apt:
             backend = try AptBackend(root: root, product: release.product, workDirectory: context.workDirectory, deadline: toolDeadline, cancellation: context.cancellation)
         case .dnf:
-            throw PatchRunError(.unsupportedSystem, "\(system.rawValue) needs the dnf backend, which this agent does not have yet")
+            backend = try await DnfBackend.make(root: root, release: release, workDirectory: context.workDirectory, deadline: toolDeadline, cancellation: context.cancellation)
         }
         let evaluator = PatchEvaluator(baseline: inputs.baseline, now: now())
         // RebootIfNeeded: the install rebooted the system and this is the same step

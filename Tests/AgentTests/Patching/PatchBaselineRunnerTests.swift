@@ -35,7 +35,7 @@ struct PatchBaselineRunnerTests {
         }
     }
 
-    static func patch(_ sandbox: AptSandbox, _ operation: PatchOperation, baseline: PatchBaseline = PredefinedBaselines.baseline(for: .debian),
+    static func patch(_ sandbox: some SandboxSystem, _ operation: PatchOperation, baseline: PatchBaseline = PredefinedBaselines.baseline(for: .debian),
                       reboot: String = "NoReboot", overrideList: [String]? = nil) async throws -> Run {
         let work = sandbox.directory.appendingPathComponent("work-\(UUID().uuidString.prefix(6))")
         try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
