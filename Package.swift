@@ -116,12 +116,20 @@ let package = Package(
                 .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),
+        // Debian and Rocky Linux package roots with local repositories, built in temp
+        // directories: for the patch tests of the agent and of the whole product, and
+        // for the agent-footprint bench's scans. Linked by neither the agent nor the controller.
+        .target(
+            name: "PatchSandbox",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")]
+        ),
         // Fleet-scale benchmarks: simulated agents over real mutual TLS against a real
-        // controller process. Links Agent only for its reconnect policy.
+        // controller process. Links Agent only for its reconnect policy, PatchSandbox
+        // for the roots agent-footprint scans.
         .target(
             name: "Bench",
             dependencies: [
-                "TenderWire", "TenderAPI", "Agent",
+                "TenderWire", "TenderAPI", "Agent", "PatchSandbox",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -206,13 +214,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        // Debian package roots and local archives built in temp directories, for the
-        // patch tests of the agent and of the whole product.
-        .target(
-            name: "PatchSandbox",
-            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
-            path: "Tests/PatchSandbox"
-        ),
+
         .testTarget(
             name: "EndToEndTests",
             dependencies: [

@@ -145,7 +145,7 @@ struct Storm: AsyncParsableCommand {
 }
 
 struct AgentFootprint: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "The real tender-agent binary: idle RSS and CPU, peak RSS while streaming output, binary size.")
+    static let configuration = CommandConfiguration(abstract: "The real tender-agent binary: idle RSS and CPU, peak RSS while streaming output and during patch scans, binary size.")
     @OptionGroup var common: CommonOptions
 
     @Option(help: "Seconds to measure the idle agent.")
@@ -154,15 +154,24 @@ struct AgentFootprint: AsyncParsableCommand {
     @Option(help: "Megabytes of output the measured command prints.")
     var outputMB = 100
 
+    @Option(help: "Packages installed in the test root a patch scan is measured on (0: no scan).")
+    var scanPackages = 300
+
+    @Flag(inversion: .prefixedNo, help: "Also measure a patch scan of a copy of this host's dpkg database and apt lists (read-only).")
+    var hostScan = true
+
     func validate() throws {
         guard idleSeconds >= 1, idleSeconds <= 3600 else { throw ValidationError("--idle-seconds must be between 1 and 3600") }
         guard outputMB >= 1, outputMB <= 1024 else { throw ValidationError("--output-mb must be between 1 and 1024") }
+        guard scanPackages >= 0, scanPackages <= 5000 else { throw ValidationError("--scan-packages must be between 0 and 5000") }
     }
 
     func run() async throws {
         let options = common.options(agents: 1)
-        let idle = idleSeconds, output = outputMB
-        try await runScenario(format: common.output) { try await AgentFootprintScenario(options: options, idleSeconds: idle, outputMB: output).run() }
+        let idle = idleSeconds, output = outputMB, scan = scanPackages, host = hostScan
+        try await runScenario(format: common.output) {
+            try await AgentFootprintScenario(options: options, idleSeconds: idle, outputMB: output, scanPackages: scan, hostScan: host).run()
+        }
     }
 }
 

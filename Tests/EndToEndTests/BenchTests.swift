@@ -52,14 +52,23 @@ struct BenchTests {
         }
     }
 
-    @Test("agent-footprint measures the real tender-agent and reports a scan peak of null")
+    @Test("agent-footprint measures the real tender-agent idle, streaming output, and scanning a test root and a copy of this host's packages")
     func agentFootprint() async throws {
         try await withSandbox("bench-footprint") { sandbox in
-            let footprint = try await bench(sandbox, ["agent-footprint", "--idle-seconds", "2", "--output-mb", "3"])
-            for key in ["idleRssMB", "idleCpuPercent", "peakRssDuringOutputMB", "binaryMB"] {
+            let footprint = try await bench(sandbox, ["agent-footprint", "--idle-seconds", "2", "--output-mb", "3", "--scan-packages", "6"])
+            for key in ["idleRssMB", "idleCpuPercent", "peakRssDuringOutputMB", "binaryMB", "peakRssDuringScanMB", "scanSeconds"] {
                 #expect(number(footprint, key) != nil, "agent-footprint lacks \(key): \(footprint)")
             }
-            #expect(footprint["peakRssDuringScanMB"] is NSNull, "no patch scans yet, so null: \(footprint)")
+            #expect(number(footprint, "scanPackages") == 6)
+            #expect((number(footprint, "peakRssDuringScanMB") ?? 0) > 1)
+            // The host's own packages are scanned when it has apt lists to copy.
+            let lists = (try? FileManager.default.contentsOfDirectory(atPath: "/var/lib/apt/lists")) ?? []
+            if lists.contains(where: { $0.contains("_Packages") }) {
+                #expect((number(footprint, "peakRssDuringHostScanMB") ?? 0) > 1, "\(footprint)")
+                #expect((number(footprint, "hostScanPackages") ?? 0) > 0, "\(footprint)")
+            } else {
+                #expect(footprint["peakRssDuringHostScanMB"] is NSNull, "\(footprint)")
+            }
             #expect((number(footprint, "idleRssMB") ?? 0) > 1)
             #expect((number(footprint, "peakRssDuringOutputMB") ?? 0) >= (number(footprint, "idleRssMB") ?? 0))
         }

@@ -52,10 +52,7 @@ struct PatchRunTests {
             try system.install(hello, tool)
 
             let controller = try await sb.startController()
-            let activation = try await sb.createActivation(controller, limit: 1)
-            let agent = try await sb.registerAgent("patched", with: controller, activation: activation)
-            _ = try sb.startAgent(agent, extraArguments: ["--package-root", system.root.path])
-            _ = try await sb.waitFor("Online", [agent.instanceID], on: controller, timeout: .seconds(30))
+            let agent = try await Self.patchAgents(sb, controller, [("patched", system)])[0]
 
             // The instance's patch group rejects tool: its baseline, not the default, is sent.
             let baseline = try await sb.tenderJSON(controller, ["baseline", "create", "--name", "web", "--os", "DEBIAN", "--rejected", "tool"], as: BaselineID.self)
@@ -123,12 +120,8 @@ struct PatchRunTests {
             try debian.publish()
 
             let controller = try await sb.startController()
-            let activation = try await sb.createActivation(controller, limit: 2)
-            let rockyAgent = try await sb.registerAgent("rocky", with: controller, activation: activation)
-            let debianAgent = try await sb.registerAgent("debian", with: controller, activation: activation)
-            _ = try sb.startAgent(rockyAgent, extraArguments: ["--package-root", rocky.root.path])
-            _ = try sb.startAgent(debianAgent, extraArguments: ["--package-root", debian.root.path])
-            _ = try await sb.waitFor("Online", [rockyAgent.instanceID, debianAgent.instanceID], on: controller, timeout: .seconds(30))
+            let agents = try await Self.patchAgents(sb, controller, [("rocky", rocky), ("debian", debian)])
+            let rockyAgent = agents[0], debianAgent = agents[1]
 
             let install = try await sb.tender(controller, ["patch", "install", "--target", "*", "--reboot", "NoReboot", "--wait"])
             #expect(install.exitCode == 0, "\(install)")
@@ -183,12 +176,8 @@ struct PatchRunTests {
             }
             let webSystem = try system(), otherSystem = try system()
             let controller = try await sb.startController()
-            let activation = try await sb.createActivation(controller, limit: 3)
-            let web = try await sb.registerAgent("web", with: controller, activation: activation)
-            let other = try await sb.registerAgent("other", with: controller, activation: activation)
-            _ = try sb.startAgent(web, extraArguments: ["--package-root", webSystem.root.path])
-            _ = try sb.startAgent(other, extraArguments: ["--package-root", otherSystem.root.path])
-            _ = try await sb.waitFor("Online", [web.instanceID, other.instanceID], on: controller, timeout: .seconds(30))
+            let agents = try await Self.patchAgents(sb, controller, [("web", webSystem), ("other", otherSystem)])
+            let web = agents[0], other = agents[1]
 
             // The web servers' baseline approves only tool; the other instance gets the default.
             let baseline = try await sb.tenderJSON(controller, ["baseline", "create", "--name", "web-tool-only", "--os", "DEBIAN", "--approve", "NAME=tool"], as: BaselineID.self)
@@ -203,7 +192,7 @@ struct PatchRunTests {
             #expect(list.first { $0.instanceId == other.instanceID }?.missingCount == 2)
 
             // Registered after the scan, never connected: not scanned, and its system unknown.
-            _ = try await sb.registerAgent("idle", with: controller, activation: activation)
+            _ = try await sb.registerAgent("idle", with: controller, activation: try await sb.createActivation(controller, limit: 1))
             let summary = try await sb.tenderJSON(controller, ["compliance", "summary"], as: [Summary].self)
             #expect(summary.first { $0.baselineId == nil }?.notScanned == 1, "\(summary)")
             let webRow = try #require(summary.first { $0.patchGroup == "web-servers" }, "\(summary)")
@@ -231,6 +220,20 @@ struct PatchRunTests {
 
     struct BaselineID: Decodable {
         let baselineId: String
+    }
+
+    /// Registers an agent per system and starts each on its root (`--package-root`),
+    /// returning them once all are online.
+    static func patchAgents(_ sb: Sandbox, _ controller: ControllerHandle, _ systems: [(label: String, system: any SandboxSystem)]) async throws -> [AgentHandle] {
+        let activation = try await sb.createActivation(controller, limit: systems.count)
+        var agents: [AgentHandle] = []
+        for (label, system) in systems {
+            let agent = try await sb.registerAgent(label, with: controller, activation: activation)
+            _ = try sb.startAgent(agent, extraArguments: ["--package-root", system.root.path])
+            agents.append(agent)
+        }
+        _ = try await sb.waitFor("Online", agents.map(\.instanceID), on: controller, timeout: .seconds(30))
+        return agents
     }
 
     static func show(_ sb: Sandbox, _ controller: ControllerHandle, _ waited: CommandResult) async throws -> Command {

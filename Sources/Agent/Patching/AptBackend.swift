@@ -92,7 +92,7 @@ struct AptBackend: PackageBackend {
         log.say("Repairing an interrupted package operation (dpkg --configure -a): \(broken.map(\.name).sorted().prefix(20).joined(separator: ", "))")
         let result = try await tool.run("dpkg", dpkgRoot + ["--configure", "-a", "--force-confdef", "--force-confold"], appendingTo: (log.stdout, log.stderr))
         guard result.succeeded else {
-            throw PatchRunError(.toolFailed, "dpkg --configure -a failed (exit \(result.exitCode.map(String.init) ?? "by a signal")); see the output above")
+            throw PatchRunError(.toolFailed, "dpkg --configure -a failed (\(result.ending)); see the output above")
         }
         return true
     }
@@ -101,21 +101,10 @@ struct AptBackend: PackageBackend {
         var chosen = updates.filter { $0.update != nil }
         var leftOut: [PackageFacts] = []
         if !blocked.isEmpty {
-            // A blocked package must not come in as a dependency either: simulate, and
-            // leave out each update whose own simulation brings one in.
-            let all = try await simulatedInstalls(chosen)
-            if all.contains(where: { isBlocked($0, blocked) }) {
-                var kept: [PackageFacts] = []
-                for update in chosen {
-                    let brings = try await simulatedInstalls([update]).filter { isBlocked($0, blocked) }
-                    if brings.isEmpty {
-                        kept.append(update)
-                    } else {
-                        leftOut.append(update)
-                        log.warn("not installing \(update.name) \(update.update?.version ?? ""): it would bring in \(brings.map { "\($0.name) \($0.version)" }.joined(separator: ", ")), which the baseline blocks")
-                    }
-                }
-                chosen = kept
+            // A blocked package must not come in as a dependency either: what apt's
+            // simulation would install decides.
+            (chosen, leftOut) = try await BlockedDependencies.split(chosen, log: log) { updates in
+                try await simulatedInstalls(updates).filter { isBlocked($0, blocked) }.map { "\($0.name) \($0.version)" }
             }
         }
         guard !chosen.isEmpty else { return InstallOutcome(leftOut: leftOut, succeeded: true) }
@@ -129,7 +118,7 @@ struct AptBackend: PackageBackend {
         installer.cancellation = nil
         let result = try await installer.run("apt-get", arguments, appendingTo: (log.stdout, log.stderr))
         if !result.succeeded {
-            log.warn("apt-get install ended with exit \(result.exitCode.map(String.init) ?? "by a signal"); what went in is in the report")
+            log.warn("apt-get install ended with \(result.ending); what went in is in the report")
         }
         if !wasAuto.isEmpty {
             // apt-get marks what it was asked for as installed by hand; these were dependencies.
@@ -168,7 +157,7 @@ struct AptBackend: PackageBackend {
         let lines = result.stderr.split(separator: "\n").map(String.init)
         let errors = lines.filter { $0.hasPrefix("E: ") || $0.hasPrefix("dpkg: error") }
         let shown = errors.isEmpty ? Array(lines.suffix(5)) : Array(errors.prefix(10))
-        let code = result.exitCode.map { "exit \($0)" } ?? "killed by a signal"
+        let code = result.ending
         return shown.isEmpty ? code : shown.joined(separator: "\n") + " (\(code))"
     }
 

@@ -116,7 +116,7 @@ struct DnfBackend: PackageBackend {
         installer.cancellation = nil
         let result = try await installer.run("dnf", dnfArguments + ["-y", "remove", "--duplicates"], appendingTo: (log.stdout, log.stderr))
         guard result.succeeded else {
-            throw PatchRunError(.toolFailed, "dnf remove --duplicates failed (exit \(result.exitCode.map(String.init) ?? "by a signal")); see the output above")
+            throw PatchRunError(.toolFailed, "dnf remove --duplicates failed (\(result.ending)); see the output above")
         }
         return true
     }
@@ -127,19 +127,10 @@ struct DnfBackend: PackageBackend {
         // A blocked package is excluded from every repository, so dnf cannot bring it
         // in as a dependency; an update that needs one cannot be resolved and is left out.
         let excludes = blocked.map { spec in "--exclude=" + (spec.version.map { "\(spec.name)-\($0)" } ?? spec.name) }
-        if !excludes.isEmpty, try await !resolution(chosen, excludes).isEmpty {
-            var kept: [PackageFacts] = []
-            for update in chosen {
-                let problems = try await resolution([update], excludes)
-                if problems.contains(where: { $0.contains("filtered out by exclude filtering") }) {
-                    leftOut.append(update)
-                    let needed = problems.compactMap(Self.excludedPackage).joined(separator: ", ")
-                    log.warn("not installing \(update.name) \(update.update?.version ?? ""): it would bring in \(needed.isEmpty ? "a package" : needed), which the baseline blocks")
-                } else {
-                    kept.append(update)
-                }
+        if !excludes.isEmpty {
+            (chosen, leftOut) = try await BlockedDependencies.split(chosen, log: log) { updates in
+                try await resolution(updates, excludes).compactMap(Self.excludedPackage)
             }
-            chosen = kept
         }
         guard !chosen.isEmpty else { return InstallOutcome(leftOut: leftOut, succeeded: true) }
         log.say("Installing \(chosen.count) update(s): " + chosen.map { "\($0.name) \($0.update?.version ?? "")" }.joined(separator: ", "))
@@ -150,7 +141,7 @@ struct DnfBackend: PackageBackend {
         let arguments = dnfArguments + Self.exactly + ["-y", "--setopt=install_weak_deps=False"] + excludes + ["upgrade", "--"] + chosen.map(Self.nevra)
         let result = try await installer.run("dnf", arguments, appendingTo: (log.stdout, log.stderr))
         if !result.succeeded {
-            log.warn("dnf upgrade ended with exit \(result.exitCode.map(String.init) ?? "by a signal"); what went in is in the report")
+            log.warn("dnf upgrade ended with \(result.ending); what went in is in the report")
         }
         return InstallOutcome(leftOut: leftOut, succeeded: result.succeeded)
     }
@@ -217,7 +208,7 @@ struct DnfBackend: PackageBackend {
         } else {
             shown = Array(lines.suffix(5))
         }
-        let code = result.exitCode.map { "exit \($0)" } ?? "killed by a signal"
+        let code = result.ending
         return shown.isEmpty ? code : shown.joined(separator: "\n") + " (\(code))"
     }
 

@@ -22,6 +22,31 @@ protocol PackageBackend: Sendable {
     func install(_ updates: [PackageFacts], blocked: [PackageSpec], log: PatchLog) async throws -> InstallOutcome
 }
 
+/// Under `BLOCK`, which updates may go in: the ones whose install brings in no
+/// package the baseline blocks. The whole set is tried first; only when it would
+/// bring one in is each update tried alone, and those that would are left out,
+/// each with a line in stderr naming what it needs. The same rule for every backend;
+/// how "would bring in" is found (a simulation, a resolution) is the backend's.
+enum BlockedDependencies {
+    /// - Parameter blockedBy: what installing these updates would bring in that the
+    ///   baseline blocks ("name version"), empty when nothing.
+    static func split(_ updates: [PackageFacts], log: PatchLog,
+                      blockedBy: ([PackageFacts]) async throws -> [String]) async throws -> (kept: [PackageFacts], leftOut: [PackageFacts]) {
+        guard !updates.isEmpty, try await !blockedBy(updates).isEmpty else { return (updates, []) }
+        var kept: [PackageFacts] = [], leftOut: [PackageFacts] = []
+        for update in updates {
+            let brings = try await blockedBy([update])
+            if brings.isEmpty {
+                kept.append(update)
+            } else {
+                leftOut.append(update)
+                log.warn("not installing \(update.name) \(update.update?.version ?? ""): it would bring in \(brings.joined(separator: ", ")), which the baseline blocks")
+            }
+        }
+        return (kept, leftOut)
+    }
+}
+
 /// What an install did.
 struct InstallOutcome: Sendable {
     /// The updates left out because they would bring in a blocked package.

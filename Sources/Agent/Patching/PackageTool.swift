@@ -34,6 +34,8 @@ struct PackageTool: Sendable {
         /// The end of stderr (at most 16 KiB), for error messages.
         var stderr: String
         var succeeded: Bool { exitCode == 0 }
+        /// How it ended, for messages: "exit 100", "killed by a signal".
+        var ending: String { exitCode.map { "exit \($0)" } ?? "killed by a signal" }
     }
 
     /// Runs `executable` and captures its output.

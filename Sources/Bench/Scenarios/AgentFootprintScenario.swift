@@ -1,16 +1,27 @@
 import Foundation
+import PatchSandbox
 import TenderAPI
 import TenderWire
 
 /// `tender-agent`'s cost on a managed host: the real binary, registered and connected
-/// to a real controller, measured idle and while it streams a large output.
+/// to a real controller, measured idle, while it streams a large output, and while
+/// it scans for patches: a test repository built here (`--scan-packages` installed
+/// packages, a third with a security update, a third with another update) and a
+/// read-only copy of this host's packages and apt lists (`AptSandbox.mirrorHost`).
 public struct AgentFootprintScenario: Sendable {
     public struct Result: Sendable, Encodable {
         public var idleRssMB: Double
         public var idleCpuPercent: Double
         public var peakRssDuringOutputMB: Double
-        /// nil until the agent scans for patches.
+        /// A patch scan of the test repository's root.
         public var peakRssDuringScanMB: Double?
+        public var scanPackages: Int?
+        public var scanSeconds: Double?
+        /// A patch scan of a copy of this host's dpkg database and apt lists (nil when
+        /// the host has none, or `--no-host-scan`).
+        public var peakRssDuringHostScanMB: Double?
+        public var hostScanPackages: Int?
+        public var hostScanSeconds: Double?
         /// As installed: without symbols and debug information (`strip`).
         public var binaryMB: Double
         /// The file the build produced, debug information included.
@@ -20,7 +31,8 @@ public struct AgentFootprintScenario: Sendable {
         public var threads: Int
 
         enum CodingKeys: String, CodingKey {
-            case idleRssMB, idleCpuPercent, peakRssDuringOutputMB, peakRssDuringScanMB, binaryMB, binaryUnstrippedMB, idleSeconds, outputMB, threads
+            case idleRssMB, idleCpuPercent, peakRssDuringOutputMB, peakRssDuringScanMB, scanPackages, scanSeconds
+            case peakRssDuringHostScanMB, hostScanPackages, hostScanSeconds, binaryMB, binaryUnstrippedMB, idleSeconds, outputMB, threads
         }
 
         public func encode(to encoder: any Encoder) throws {
@@ -28,8 +40,13 @@ public struct AgentFootprintScenario: Sendable {
             try container.encode(idleRssMB, forKey: .idleRssMB)
             try container.encode(idleCpuPercent, forKey: .idleCpuPercent)
             try container.encode(peakRssDuringOutputMB, forKey: .peakRssDuringOutputMB)
-            // Always present: null says "not measured yet", not "forgotten".
+            // Always present: null says "not measured", not "forgotten".
             try container.encode(peakRssDuringScanMB, forKey: .peakRssDuringScanMB)
+            try container.encode(scanPackages, forKey: .scanPackages)
+            try container.encode(scanSeconds, forKey: .scanSeconds)
+            try container.encode(peakRssDuringHostScanMB, forKey: .peakRssDuringHostScanMB)
+            try container.encode(hostScanPackages, forKey: .hostScanPackages)
+            try container.encode(hostScanSeconds, forKey: .hostScanSeconds)
             try container.encode(binaryMB, forKey: .binaryMB)
             try container.encode(binaryUnstrippedMB, forKey: .binaryUnstrippedMB)
             try container.encode(idleSeconds, forKey: .idleSeconds)
@@ -45,10 +62,17 @@ public struct AgentFootprintScenario: Sendable {
     /// 2 s; the agent trims its start-up pages after five of them).
     public let settleSeconds = 15
 
-    public init(options: BenchOptions, idleSeconds: Int = 60, outputMB: Int = 100) {
+    /// Packages installed in the scanned test root (0: no scan).
+    public let scanPackages: Int
+    /// Also scan a copy of this host's packages.
+    public let hostScan: Bool
+
+    public init(options: BenchOptions, idleSeconds: Int = 60, outputMB: Int = 100, scanPackages: Int = 300, hostScan: Bool = true) {
         self.options = options
         self.idleSeconds = idleSeconds
         self.outputMB = outputMB
+        self.scanPackages = scanPackages
+        self.hostScan = hostScan
     }
 
     public func run() async throws -> Result {
@@ -143,10 +167,48 @@ public struct AgentFootprintScenario: Sendable {
         let size = try Self.binarySize(agentBinary, workDirectory: env.workDirectory)
         agent.terminate()
         agent.waitUntilExit()
-        try? logHandle.close()
-        return Result(idleRssMB: Units.megabytes(idlePeak), idleCpuPercent: Units.rounded(cpuSeconds / elapsed * 100, places: 3),
-                      peakRssDuringOutputMB: Units.megabytes(sampledPeak), peakRssDuringScanMB: nil,
-                      binaryMB: Units.megabytes(size.stripped ?? size.file), binaryUnstrippedMB: Units.megabytes(size.file), idleSeconds: idleSeconds, outputMB: outputMB, threads: threads)
+        defer { try? logHandle.close() }
+        var result = Result(idleRssMB: Units.megabytes(idlePeak), idleCpuPercent: Units.rounded(cpuSeconds / elapsed * 100, places: 3),
+                            peakRssDuringOutputMB: Units.megabytes(sampledPeak),
+                            binaryMB: Units.megabytes(size.stripped ?? size.file), binaryUnstrippedMB: Units.megabytes(size.file), idleSeconds: idleSeconds, outputMB: outputMB, threads: threads)
+
+        let scanner = PatchScanMeasurement(api: api, agentBinary: agentBinary, stateDirectory: stateDirectory, log: logHandle, progress: env.progress)
+        if scanPackages > 0 {
+            let system = try AptSandbox()
+            env.progress("building a test repository with \(scanPackages) installed packages")
+            try Self.populate(system, packages: scanPackages)
+            let scan = try await scanner.scan(root: system.root)
+            (result.peakRssDuringScanMB, result.scanPackages, result.scanSeconds) = (Units.megabytes(scan.peak), scanPackages, scan.seconds)
+        }
+        if hostScan, FileManager.default.fileExists(atPath: "/var/lib/dpkg/status") {
+            let system = try AptSandbox()
+            env.progress("copying this host's dpkg database and apt lists (read-only)")
+            do {
+                let mirror = try system.mirrorHost()
+                let scan = try await scanner.scan(root: system.root)
+                (result.peakRssDuringHostScanMB, result.hostScanPackages, result.hostScanSeconds) = (Units.megabytes(scan.peak), mirror.installedPackages, scan.seconds)
+            } catch let error as SandboxError {
+                env.progress("no scan of this host's packages: \(error.message)")
+            }
+        }
+        return result
+    }
+
+    /// `count` packages at 1.0; every third has 1.1 in the security archive, every
+    /// third after it 1.1 in the regular updates.
+    static func populate(_ system: AptSandbox, packages count: Int) throws {
+        var installed: [URL] = []
+        for index in 0..<count {
+            let name = "bench-package-\(index)"
+            installed.append(try system.add(name, "1.0", to: .base, section: index % 2 == 0 ? "admin" : "libs"))
+            switch index % 3 {
+            case 0: try system.add(name, "1.1", to: .security)
+            case 1: try system.add(name, "1.1", to: .updates)
+            default: break
+            }
+        }
+        try system.publish()
+        try system.install(installed)
     }
 
     /// The file's size, and the size of a stripped copy when `strip` is installed.
@@ -168,5 +230,63 @@ public struct AgentFootprintScenario: Sendable {
             try await Task.sleep(for: .milliseconds(100))
         }
         return false
+    }
+}
+
+/// One patch scan by the real agent on a package root, its peak RSS measured: the
+/// agent is started with `--package-root`, left to settle, its kernel peak reset,
+/// then sent `Tender-RunPatchBaseline` with `Scan` and sampled until the scan ends.
+struct PatchScanMeasurement: Sendable {
+    let api: BenchAPI
+    let agentBinary: URL
+    let stateDirectory: URL
+    let log: FileHandle
+    let progress: @Sendable (String) -> Void
+
+    func scan(root: URL) async throws -> (peak: Int, seconds: Double) {
+        try await waitForStatus(.connectionLost, timeout: .seconds(30))
+        let agent = Process()
+        agent.executableURL = agentBinary
+        agent.arguments = ["run", "--state-dir", stateDirectory.path, "--package-root", root.path]
+        agent.standardOutput = log
+        agent.standardError = log
+        try agent.run()
+        defer {
+            if agent.isRunning {
+                agent.terminate()
+                agent.waitUntilExit()
+            }
+        }
+        try await waitForStatus(.online, timeout: .seconds(30))
+        try await Task.sleep(for: .seconds(5))
+        let pid = agent.processIdentifier
+        progress("scanning \(root.path)")
+        try? "5".write(toFile: "/proc/\(pid)/clear_refs", atomically: false, encoding: .utf8)
+        let sampler = RSSSampler(pid: pid, every: .milliseconds(20))
+        let started = ContinuousClock.now
+        let command = try await api.sendCommand(SendCommandRequest(
+            documentName: "Tender-RunPatchBaseline", parameters: ["operation": .string("Scan")], targets: ["*"], timeoutSeconds: 1800,
+            comment: "tender-bench agent-footprint scan"))
+        var done: CommandInfo
+        let deadline = ContinuousClock.now + .seconds(1800)
+        repeat {
+            try await Task.sleep(for: .milliseconds(200))
+            done = try await api.command(command.commandId)
+        } while !done.status.isTerminal && ContinuousClock.now < deadline
+        let seconds = (ContinuousClock.now - started).seconds
+        let peak = max(await sampler.stop(), (try? ProcessStats.read(pid: pid).peakRssBytes) ?? 0)
+        guard done.status == .success else {
+            throw TenderError(.internalError, "the patch scan of \(root.path) ended \(done.status.rawValue); see the agent log")
+        }
+        return (peak, Units.rounded(seconds, places: 1))
+    }
+
+    private func waitForStatus(_ status: PingStatus, timeout: Duration) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if try await api.instances().first?.pingStatus == status { return }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        throw TenderError(.unavailable, "the agent did not become \(status.rawValue) within \(timeout)")
     }
 }

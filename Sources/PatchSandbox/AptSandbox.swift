@@ -103,6 +103,10 @@ public final class AptSandbox: SandboxSystem {
 
     /// Installs `debs` into the root with dpkg, as the system's starting state.
     public func install(_ debs: URL...) throws {
+        try install(debs)
+    }
+
+    public func install(_ debs: [URL]) throws {
         try Self.run("/usr/bin/dpkg", ["--root=\(root.path)", "--force-not-root", "-i"] + debs.map(\.path))
     }
 

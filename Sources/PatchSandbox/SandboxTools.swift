@@ -11,9 +11,11 @@ public protocol SandboxSystem: AnyObject {
 /// What the apt and dnf sandboxes share: running a build tool, and giving a root
 /// the shell and tools its packages' scripts run with (chrooted into the root).
 public enum SandboxTools {
-    /// Runs `executable` and returns its stdout; throws with its stderr when it fails.
+    /// Runs `executable` and returns its stdout (or writes it to `output`, and
+    /// returns ""); throws with its stderr when it fails.
     @discardableResult
-    public static func run(_ executable: String, _ arguments: [String], in directory: URL? = nil, environment: [String: String] = [:]) throws -> String {
+    public static func run(_ executable: String, _ arguments: [String], in directory: URL? = nil, environment: [String: String] = [:],
+                           output file: FileHandle? = nil) throws -> String {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
@@ -22,9 +24,10 @@ public enum SandboxTools {
             process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
         }
         let out = Pipe(), err = Pipe()
-        process.standardOutput = out
+        process.standardOutput = file ?? out
         process.standardError = err
         try process.run()
+        if file != nil { try out.fileHandleForWriting.close() }
         // stderr is drained on another thread so a chatty tool cannot fill its pipe
         // while stdout is read.
         let errors = SandboxOutput()
