@@ -64,6 +64,9 @@ let package = Package(
             name: "TenderPatching",
             dependencies: ["TenderWire"]
         ),
+        // Maintenance window schedules (cron, rate, at) and their next runs in an IANA
+        // time zone: pure code the controller's scheduler and the CLI share.
+        .target(name: "TenderSchedules"),
         .target(
             name: "Controller",
             dependencies: [
@@ -179,6 +182,7 @@ let package = Package(
         .testTarget(name: "TenderDocumentsTests", dependencies: ["TenderDocuments", "TenderWire"]),
         .testTarget(name: "TenderAPITests", dependencies: ["TenderAPI", "TenderWire"]),
         .testTarget(name: "TenderPatchingTests", dependencies: ["TenderPatching", "TenderWire"]),
+        .testTarget(name: "TenderSchedulesTests", dependencies: ["TenderSchedules"]),
         .testTarget(
             name: "ControllerTests",
             dependencies: [
