@@ -67,8 +67,12 @@ public struct Schedule: Sendable {
         return found
     }
 
-    /// The next `count` runs after `date`.
+    /// The most `nextRuns` lists.
+    public static let maxListedRuns = 100
+
+    /// The next `count` runs after `date` (at most `maxListedRuns`).
     public func nextRuns(after date: Date, count: Int) -> [Date] {
+        let count = min(count, Self.maxListedRuns)
         var runs: [Date] = []
         var cursor = date
         while runs.count < count, let next = next(after: cursor) {
@@ -89,8 +93,15 @@ public struct Schedule: Sendable {
     private func nextCron(_ cron: CronExpression, after: Date) -> Date? {
         let times = Self.times(cron)
         // The cron date whose run (offset days later) could come first.
-        var day = local(after).date.adding(days: -offsetDays)
-        let lastYear = day.year + Self.searchYears
+        let start = local(after)
+        var day = start.date.adding(days: -offsetDays)
+        // On that first day, times more than three hours before `after`'s wall clock
+        // cannot come after it (no zone shifts by more): an every-second expression
+        // does not resolve 86,400 instants to find the next one.
+        let firstDay = day
+        let skipBefore = start.hour * 3_600 + start.minute * 60 + start.second - 3 * 3_600
+        // 30 years ahead, or as far as the year field names.
+        let lastYear = max(day.year + Self.searchYears, cron.years?.max() ?? 0)
         while day.year <= lastYear {
             if let years = cron.years, !years.contains(day.year) {
                 guard let nextYear = years.filter({ $0 > day.year }).min() else { return nil }
@@ -104,6 +115,7 @@ public struct Schedule: Sendable {
             if cron.matches(year: day.year, month: day.month, day: day.day, weekday: day.weekday, daysInMonth: LocalDateTime.days(in: day.month, of: day.year)) {
                 let runDay = day.adding(days: offsetDays)
                 for (hour, minute, second) in times {
+                    if day == firstDay, hour * 3_600 + minute * 60 + second < skipBefore { continue }
                     let instant = instant(LocalDateTime(year: runDay.year, month: runDay.month, day: runDay.day, hour: hour, minute: minute, second: second))
                     if instant > after { return instant }
                 }

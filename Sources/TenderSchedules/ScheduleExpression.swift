@@ -10,12 +10,12 @@ public enum ScheduleExpression: Sendable, Equatable, CustomStringConvertible {
     /// One local date and time in the schedule's time zone.
     case at(LocalDateTime, text: String)
 
-    /// The longest expression accepted.
+    /// The longest expression accepted, in bytes (it is echoed in messages).
     public static let maxLength = 256
 
     public static func parse(_ raw: String) throws(ScheduleProblem) -> ScheduleExpression {
         let text = raw.trimmingCharacters(in: .whitespaces)
-        guard text.count <= maxLength else { throw ScheduleProblem(.unknownForm, "a schedule is at most \(maxLength) characters") }
+        guard text.utf8.count <= maxLength else { throw ScheduleProblem(.unknownForm, "a schedule is at most \(maxLength) bytes") }
         func body(_ prefix: String) -> String? {
             guard text.hasPrefix(prefix + "("), text.hasSuffix(")") else { return nil }
             return String(text.dropFirst(prefix.count + 1).dropLast())

@@ -71,6 +71,12 @@ struct ScheduleTests {
         Row("cron(30 1 * * ? *)", "America/New_York", "2027-11-06T00:00:00Z", ["2027-11-06T05:30:00Z", "2027-11-07T05:30:00Z", "2027-11-08T06:30:00Z"]),
         // Seven fields: seconds first.
         Row("cron(30 0 12 * * ? *)", "UTC", "2026-12-07T12:00:00Z", ["2026-12-07T12:00:30Z", "2026-12-08T12:00:30Z"]),
+        Row("cron(* * * * * ? *)", "UTC", "2026-12-07T23:59:59Z", ["2026-12-08T00:00:00Z", "2026-12-08T00:00:01Z"]),
+        Row("cron(* * * * * ? *)", "Europe/Berlin", "2026-12-07T22:59:58Z", ["2026-12-07T22:59:59Z", "2026-12-07T23:00:00Z"]),
+        // 03:00 CEST becomes 02:00 CET: the repeated hour 02:00-02:59 is skipped, 03:00 CET is next.
+        Row("cron(0 * * * * ? *)", "Europe/Berlin", "2027-10-31T00:59:30Z", ["2027-10-31T02:00:00Z", "2027-10-31T02:01:00Z"]),
+        // A year beyond the 30-year search.
+        Row("cron(0 0 1 1 ? 2070)", "UTC", "2026-12-07T00:00:00Z", ["2070-01-01T00:00:00Z"]),
         // A schedule offset: two days after the second Tuesday.
         Row("cron(30 23 ? * TUE#2 *)", "UTC", "2026-12-01T00:00:00Z", ["2026-12-10T23:30:00Z", "2027-01-14T23:30:00Z"], offsetDays: 2),
         // Start and end dates.
@@ -131,6 +137,7 @@ struct ScheduleTests {
         ("at(2026-12-24 18:00:00)", .badDate, "YYYY-MM-DDThh:mm:ss"),
         ("every day at noon", .unknownForm, "is not cron(...), rate(...) or at(...)"),
         ("cron(0 2 * * ? *", .unknownForm, "is not cron(...)"),
+        ("cron(" + String(repeating: "\u{301}", count: 200) + ")", .unknownForm, "at most 256 bytes"),
     ]
 
     @Test func invalidExpressionsSayWhatAndWhere() {

@@ -43,12 +43,15 @@ struct DnfAdvisories: Sendable {
         }
     }
 
-    /// What an update to `version` of `name.arch` is: the most important advisory
-    /// among those it ships (security before bug fixes, then the highest severity),
-    /// nil when no advisory names the package.
+    /// What an update of `name.arch` is: the most important advisory among those
+    /// listed for it (security before bug fixes, then the highest severity), dated
+    /// by the newest of them, since the update ships that one too and
+    /// `approveAfterDays` must not approve it early; nil when no advisory names it.
     func strongest(for name: String, architecture: String) -> Advisory? {
         let advisories = byPackage["\(name).\(architecture)"] ?? []
-        return advisories.max { Self.rank($0) < Self.rank($1) }
+        guard var strongest = advisories.max(by: { Self.rank($0) < Self.rank($1) }) else { return nil }
+        strongest.releasedAt = advisories.compactMap(\.releasedAt).max()
+        return strongest
     }
 
     private static func rank(_ advisory: Advisory) -> (Int, Int, Date) {

@@ -244,10 +244,27 @@ struct DnfBackend: PackageBackend {
                 continue
             }
             var newest = installedAt >= existing.installedAt ? package : existing
-            newest.duplicated = existing.duplicated || !Self.installOnly.contains(name.name)
+            newest.duplicated = true
             byKey[name.key] = newest
         }
+        // Twice on purpose: install-only packages, by dnf's list and by what they provide.
+        if byKey.values.contains(where: \.duplicated) {
+            let installOnly = try await installOnlyNames()
+            for key in order where byKey[key]?.duplicated == true && installOnly.contains(byKey[key]?.name.name ?? "") {
+                byKey[key]?.duplicated = false
+            }
+        }
         return order.compactMap { byKey[$0] }
+    }
+
+    /// `installOnly` and the installed packages providing what dnf's
+    /// `installonlypkgs` names (`installonlypkg(kernel)`, ...).
+    private func installOnlyNames() async throws -> Set<String> {
+        let provides = ["installonlypkg(kernel)", "installonlypkg(kernel-module)", "installonlypkg(vm)", "multiversion(kernel)"]
+        // Exit 1 when one of them has no provider ("no package provides ..."): not an error.
+        let result = try await tool.capture("rpm", rpmArguments + ["-q", "--qf", "%{NAME}\n", "--whatprovides"] + provides)
+        let named = result.stdout.split(separator: "\n").filter { !$0.hasPrefix("no package provides") }.map(String.init)
+        return Self.installOnly.union(named)
     }
 
     /// The installed reboot packages updated since the system booted.
@@ -261,7 +278,8 @@ struct DnfBackend: PackageBackend {
                 if !name.isEmpty, !name.hasPrefix("#") { names.insert(name) }
             }
         }
-        let bootedAt = Self.bootTime() ?? 0
+        // Without a boot time nothing is known to wait (not: everything does).
+        guard let bootedAt = Self.bootTime() else { return [] }
         return Set(installed.filter { names.contains($0.name.name) && $0.installedAt > bootedAt }.map(\.name.name))
     }
 

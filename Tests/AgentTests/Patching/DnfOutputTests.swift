@@ -29,7 +29,7 @@ struct DnfOutputTests {
         #expect(openssl.classification == "Security")
         #expect(openssl.severity == "Critical")
         #expect(openssl.package.evr == "1:3.0.7-27.el9_3")
-        #expect(openssl.releasedAt == DnfAdvisories.date("2026-11-20 08:30:00"))
+        #expect(openssl.releasedAt == DnfAdvisories.date("2026-12-01 00:00:00"), "dated by the newest advisory the update ships")
         let tzdata = try #require(advisories.strongest(for: "tzdata", architecture: "noarch"))
         #expect(tzdata.classification == "Bugfix", "a bug fix outranks an enhancement")
         #expect(tzdata.severity == nil)

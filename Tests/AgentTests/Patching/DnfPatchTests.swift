@@ -136,6 +136,26 @@ struct DnfPatchTests {
         #expect(install.report?.compliant == false)
     }
 
+    @Test func twoVersionsOfAnInstallOnlyPackageAreNotAnInterruptedUpgrade() async throws {
+        let sandbox = try Self.rockySystem()
+        // Installed side by side on purpose, as kernels are: dnf's installonlypkg provides.
+        let old = try sandbox.add("kmod-tender", "1.0", to: .baseos, provides: "installonlypkg(kernel-module)")
+        let new = try sandbox.add("kmod-tender", "1.1", to: .baseos, provides: "installonlypkg(kernel-module)")
+        try sandbox.publish()
+        try sandbox.rpm(["-i", "--nodeps", "--replacefiles", old.path, new.path])
+        let twice = try sandbox.add("twice", "1.0", to: .baseos)
+        let twiceNew = try sandbox.add("twice", "1.1", to: .baseos)
+        try sandbox.publish()
+        try sandbox.rpm(["-i", "--nodeps", "--replacefiles", twice.path, twiceNew.path])
+        var baseline = PredefinedBaselines.baseline(for: .rockyLinux)
+        baseline.approvedPatches = [PackageSpec(name: "kmod-tender"), PackageSpec(name: "twice")]
+        baseline.approvedPatchesEnableNonSecurity = true
+        let scan = try await Self.patch(sandbox, .scan, baseline: baseline)
+        #expect(scan.error == nil, "\(scan.error ?? "")")
+        #expect(scan.state("kmod-tender") == .installed, "\(String(describing: scan.report?.packages))")
+        #expect(scan.state("twice") == .failed, "an ordinary package in twice is an upgrade cut short")
+    }
+
     @Test func aBrokenRepositoryFailsTheRunWithDnfsMessage() async throws {
         let sandbox = try Self.rockySystem()
         try sandbox.corrupt(.updates)
