@@ -137,8 +137,8 @@ struct AptBackend: PackageBackend {
 
     private var rebootPackages: Set<String>? {
         for path in ["/run/reboot-required.pkgs", "/var/run/reboot-required.pkgs"] {
-            if let data = FileManager.default.contents(atPath: root.file(path)), data.count < 1024 * 1024 {
-                return Set(String(decoding: data, as: UTF8.self).split(separator: "\n").map { $0.trimmingBlanks() }.filter { !$0.isEmpty })
+            if let text = root.read(path, limit: 1024 * 1024) {
+                return Set(text.split(separator: "\n").map { $0.trimmingBlanks() }.filter { !$0.isEmpty })
             }
         }
         return nil

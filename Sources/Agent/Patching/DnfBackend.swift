@@ -270,10 +270,10 @@ struct DnfBackend: PackageBackend {
     /// The installed reboot packages updated since the system booted.
     private func rebootWaiting(_ installed: [Installed]) throws -> Set<String> {
         var names = Self.rebootPackages
-        let directory = root.file("/etc/dnf/plugins/needs-restarting.d")
-        for file in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] where file.hasSuffix(".conf") {
-            guard let data = FileManager.default.contents(atPath: directory + "/" + file), data.count <= 64 * 1024 else { continue }
-            for line in String(decoding: data, as: UTF8.self).split(separator: "\n") {
+        let directory = "/etc/dnf/plugins/needs-restarting.d"
+        for file in ((try? FileManager.default.contentsOfDirectory(atPath: root.file(directory))) ?? []).prefix(100) where file.hasSuffix(".conf") {
+            guard let text = root.read(directory + "/" + file, limit: 64 * 1024) else { continue }
+            for line in text.split(separator: "\n") {
                 let name = line.trimmingBlanks()
                 if !name.isEmpty, !name.hasPrefix("#") { names.insert(name) }
             }

@@ -3,6 +3,7 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
+import SystemPackage
 import TenderPatching
 import TenderWire
 
@@ -26,11 +27,28 @@ struct PackageRoot: Sendable, Equatable {
         FileManager.default.fileExists(atPath: file(relative))
     }
 
+    /// The small file `relative` (`os-release`, `reboot-required.pkgs`, a
+    /// needs-restarting list), or nil when it is missing or over `limit` bytes. At
+    /// most `limit + 1` bytes are read, without blocking, so a root whose file is
+    /// `/dev/zero` or a FIFO costs nothing.
+    func read(_ relative: String, limit: Int) -> String? {
+        guard let fd = try? FileDescriptor.open(FilePath(file(relative)), .readOnly, options: [.nonBlocking]) else { return nil }
+        defer { try? fd.close() }
+        var bytes = [UInt8](repeating: 0, count: limit + 1)
+        var filled = 0
+        while filled < bytes.count {
+            guard let count = try? bytes.withUnsafeMutableBytes({ try fd.read(into: UnsafeMutableRawBufferPointer(rebasing: $0[filled...])) }), count > 0 else { break }
+            filled += count
+        }
+        guard filled <= limit else { return nil }
+        return String(decoding: bytes[..<filled], as: UTF8.self)
+    }
+
     /// The root's `/etc/os-release` (or `/usr/lib/os-release`): which system it is.
     func operatingSystem() throws -> OSRelease {
         for candidate in ["/etc/os-release", "/usr/lib/os-release"] {
-            guard let data = FileManager.default.contents(atPath: file(candidate)), data.count <= 64 * 1024 else { continue }
-            return OSRelease(String(decoding: data, as: UTF8.self))
+            guard let text = read(candidate, limit: 64 * 1024) else { continue }
+            return OSRelease(text)
         }
         throw PatchRunError(.unsupportedSystem, "\(file("/etc/os-release")) is missing: cannot tell which system \(path) is")
     }
