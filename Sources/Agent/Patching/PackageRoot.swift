@@ -3,7 +3,6 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
-import SystemPackage
 import TenderPatching
 import TenderWire
 
@@ -32,16 +31,8 @@ struct PackageRoot: Sendable, Equatable {
     /// most `limit + 1` bytes are read, without blocking, so a root whose file is
     /// `/dev/zero` or a FIFO costs nothing.
     func read(_ relative: String, limit: Int) -> String? {
-        guard let fd = try? FileDescriptor.open(FilePath(file(relative)), .readOnly, options: [.nonBlocking]) else { return nil }
-        defer { try? fd.close() }
-        var bytes = [UInt8](repeating: 0, count: limit + 1)
-        var filled = 0
-        while filled < bytes.count {
-            guard let count = try? bytes.withUnsafeMutableBytes({ try fd.read(into: UnsafeMutableRawBufferPointer(rebasing: $0[filled...])) }), count > 0 else { break }
-            filled += count
-        }
-        guard filled <= limit else { return nil }
-        return String(decoding: bytes[..<filled], as: UTF8.self)
+        guard let bytes = SpoolFileIO.prefix(of: URL(fileURLWithPath: file(relative)), maxBytes: limit + 1, nonBlocking: true), bytes.count <= limit else { return nil }
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// The root's `/etc/os-release` (or `/usr/lib/os-release`): which system it is.

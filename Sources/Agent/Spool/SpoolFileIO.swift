@@ -15,8 +15,9 @@ enum SpoolFileIO {
     }
 
     /// At most `maxBytes` from the start of the file; nil when it cannot be read.
-    static func prefix(of url: URL, maxBytes: Int) -> [UInt8]? {
-        guard let fd = try? FileDescriptor.open(FilePath(url.path), .readOnly) else { return nil }
+    /// - Parameter nonBlocking: open without waiting (a FIFO nobody writes to reads as empty).
+    static func prefix(of url: URL, maxBytes: Int, nonBlocking: Bool = false) -> [UInt8]? {
+        guard let fd = try? FileDescriptor.open(FilePath(url.path), .readOnly, options: nonBlocking ? [.nonBlocking] : []) else { return nil }
         defer { try? fd.close() }
         var bytes = [UInt8](repeating: 0, count: max(0, maxBytes))
         var filled = 0

@@ -140,26 +140,15 @@ public struct AgentFootprintScenario: Sendable {
 
         env.progress("streaming \(outputMB) MB of output through the agent")
         let bytes = outputMB * 1_048_576
-        // Reset the kernel's peak (VmHWM) so it covers the output alone, not start-up.
-        try? "5".write(toFile: "/proc/\(pid)/clear_refs", atomically: false, encoding: .utf8)
-        let sampler = RSSSampler(pid: pid, every: .milliseconds(20))
-        let command = try await api.sendCommand(SendCommandRequest(
+        let (done, sampledPeak) = try await Self.measurePeak(of: pid, api: api, running: SendCommandRequest(
             documentName: "Tender-RunShellScript", parameters: ["commands": .string("yes 'tender-bench output line' | head -c \(bytes)")],
             targets: ["*"], timeoutSeconds: 600, comment: "tender-bench agent-footprint"))
-        var done: CommandInfo
-        let deadline = ContinuousClock.now + .seconds(600)
-        repeat {
-            try await Task.sleep(for: .milliseconds(200))
-            done = try await api.command(command.commandId)
-        } while !done.status.isTerminal && ContinuousClock.now < deadline
-        // VmHWM covers the agent's whole life, so a spike between samples is not missed.
-        let sampledPeak = max(await sampler.stop(), (try? ProcessStats.read(pid: pid).peakRssBytes) ?? 0)
         guard done.status == .success else {
             throw TenderError(.internalError, "the output command ended \(done.status.rawValue); agent log: \(log.path)")
         }
         // Every byte reached the controller: the stored output has the full size.
         let instance = try await api.instances().first?.instanceId ?? ""
-        let stored = env.controller.dataDirectory.appendingPathComponent("blobs/output/\(command.commandId.lowercased())/\(instance).stdout")
+        let stored = env.controller.dataDirectory.appendingPathComponent("blobs/output/\(done.commandId.lowercased())/\(instance).stdout")
         let storedSize = (try? FileManager.default.attributesOfItem(atPath: stored.path)[.size] as? NSNumber)?.intValue ?? -1
         guard storedSize == bytes else {
             throw TenderError(.internalError, "the controller holds \(storedSize) bytes of output, expected \(bytes)")
@@ -209,6 +198,23 @@ public struct AgentFootprintScenario: Sendable {
         }
         try system.publish()
         try system.install(installed)
+    }
+
+    /// Sends `request` and waits for its end (its own timeout at most), sampling the
+    /// agent's RSS. The kernel's peak (VmHWM) is reset first, so it covers this
+    /// command alone, not start-up, and read after, so a spike between samples is
+    /// not missed.
+    static func measurePeak(of pid: Int32, api: BenchAPI, running request: SendCommandRequest) async throws -> (done: CommandInfo, peakBytes: Int) {
+        try? "5".write(toFile: "/proc/\(pid)/clear_refs", atomically: false, encoding: .utf8)
+        let sampler = RSSSampler(pid: pid, every: .milliseconds(20))
+        let command = try await api.sendCommand(request)
+        var done: CommandInfo
+        let deadline = ContinuousClock.now + .seconds(request.timeoutSeconds ?? 600)
+        repeat {
+            try await Task.sleep(for: .milliseconds(200))
+            done = try await api.command(command.commandId)
+        } while !done.status.isTerminal && ContinuousClock.now < deadline
+        return (done, max(await sampler.stop(), (try? ProcessStats.read(pid: pid).peakRssBytes) ?? 0))
     }
 
     /// The file's size, and the size of a stripped copy when `strip` is installed.
@@ -261,20 +267,11 @@ struct PatchScanMeasurement: Sendable {
         try await Task.sleep(for: .seconds(5))
         let pid = agent.processIdentifier
         progress("scanning \(root.path)")
-        try? "5".write(toFile: "/proc/\(pid)/clear_refs", atomically: false, encoding: .utf8)
-        let sampler = RSSSampler(pid: pid, every: .milliseconds(20))
         let started = ContinuousClock.now
-        let command = try await api.sendCommand(SendCommandRequest(
+        let (done, peak) = try await AgentFootprintScenario.measurePeak(of: pid, api: api, running: SendCommandRequest(
             documentName: "Tender-RunPatchBaseline", parameters: ["operation": .string("Scan")], targets: ["*"], timeoutSeconds: 1800,
             comment: "tender-bench agent-footprint scan"))
-        var done: CommandInfo
-        let deadline = ContinuousClock.now + .seconds(1800)
-        repeat {
-            try await Task.sleep(for: .milliseconds(200))
-            done = try await api.command(command.commandId)
-        } while !done.status.isTerminal && ContinuousClock.now < deadline
         let seconds = (ContinuousClock.now - started).seconds
-        let peak = max(await sampler.stop(), (try? ProcessStats.read(pid: pid).peakRssBytes) ?? 0)
         guard done.status == .success else {
             throw TenderError(.internalError, "the patch scan of \(root.path) ended \(done.status.rawValue); see the agent log")
         }
